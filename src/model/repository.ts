@@ -1,0 +1,260 @@
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { compileRoutes } from '../routing/match.ts';
+import type { DeviceCheckContext } from './checks.ts';
+import { type DeviceRecord, MAX_DEVICE_FILE_BYTES, validateDeviceFile } from './device-file.ts';
+import { placeFindings } from './findings.ts';
+import { compareProblems, type Problem } from './problems.ts';
+import { schemaFindings } from './schema.ts';
+import { routesFindings, settingsFindings } from './settings-checks.ts';
+import type { Route, RoutesFile, Settings } from './types.ts';
+import { parseYamlMapping } from './yaml-source.ts';
+
+export const SETTINGS_FILE = 'routing/settings.yaml';
+export const ROUTES_FILE = 'routing/routes.yaml';
+export const INVENTORY_DIR = 'inventory';
+const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+/** Inventories at least this large are validated on worker threads. */
+const PARALLEL_THRESHOLD = 3000;
+
+export interface Repository {
+  root: string;
+  /** Undefined when settings.yaml is missing or invalid. */
+  settings: Settings | undefined;
+  /** Undefined when routes.yaml is missing or invalid. */
+  routes: Route[] | undefined;
+  records: DeviceRecord[];
+  problems: Problem[];
+}
+
+export interface LoadOptions {
+  /** Worker threads for device files; default: one per core for large inventories, none for small. */
+  workers?: number;
+}
+
+/** Reads a file unless it is larger than `limit`: then only its size is returned, nothing is read. */
+export function readCapped(path: string, limit: number): { bytes: Uint8Array } | { tooLarge: number } {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > limit) return { tooLarge: size };
+    const buffer = Buffer.allocUnsafe(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, buffer, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return { bytes: buffer.subarray(0, read) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function tooLargeProblem(file: string, size: number, limit: number): Problem {
+  return fileProblem(file, `file is ${size} bytes; the limit is ${limit} bytes`);
+}
+
+function fileProblem(file: string, message: string, severity: 'error' | 'warning' = 'error'): Problem {
+  return { severity, file, line: 1, column: 1, field: '', message };
+}
+
+function loadConfig<T>(
+  root: string,
+  file: string,
+  schema: 'settings' | 'routes',
+  problems: Problem[],
+  extra: (value: T) => ReturnType<typeof settingsFindings>,
+): T | undefined {
+  let read: ReturnType<typeof readCapped>;
+  try {
+    read = readCapped(join(root, file), MAX_CONFIG_FILE_BYTES);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problems.push(
+      fileProblem(file, code === 'ENOENT' ? `${file} is missing` : `cannot read ${file} (${code})`),
+    );
+    return undefined;
+  }
+  if ('tooLarge' in read) {
+    problems.push(tooLargeProblem(file, read.tooLarge, MAX_CONFIG_FILE_BYTES));
+    return undefined;
+  }
+  const parsed = parseYamlMapping(file, read.bytes, MAX_CONFIG_FILE_BYTES);
+  if (!parsed.ok) {
+    problems.push(...parsed.problems);
+    return undefined;
+  }
+  const findings = schemaFindings(schema, parsed.value);
+  if (findings.length > 0) {
+    problems.push(...placeFindings(file, parsed.source, findings));
+    return undefined;
+  }
+  const value = parsed.value as T;
+  const more = extra(value);
+  problems.push(...placeFindings(file, parsed.source, more));
+  return more.some((f) => f.severity === 'error') ? undefined : value;
+}
+
+/** Lists inventory/<data_center>/<system_name>.yaml files; anything else under inventory/ is a problem. */
+export function listDeviceFiles(root: string, problems: Problem[]): string[] {
+  const files: string[] = [];
+  let centers: import('node:fs').Dirent[];
+  try {
+    centers = readdirSync(join(root, INVENTORY_DIR), { withFileTypes: true });
+  } catch {
+    problems.push(
+      fileProblem(INVENTORY_DIR, 'there is no inventory/ folder: no devices are managed', 'warning'),
+    );
+    return files;
+  }
+  const ignored = (name: string) => name.startsWith('.') || /^readme(\.md)?$/i.test(name);
+  for (const center of centers.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const centerPath = `${INVENTORY_DIR}/${center.name}`;
+    if (ignored(center.name)) continue;
+    if (!center.isDirectory()) {
+      problems.push(
+        fileProblem(
+          centerPath,
+          'device files belong in a data center folder: inventory/<data_center>/<system_name>.yaml',
+        ),
+      );
+      continue;
+    }
+    for (const entry of readdirSync(join(root, centerPath), { withFileTypes: true })) {
+      const path = `${centerPath}/${entry.name}`;
+      if (ignored(entry.name)) continue;
+      if (entry.isSymbolicLink())
+        problems.push(fileProblem(path, 'symbolic links are not followed in inventory/'));
+      else if (entry.isDirectory()) {
+        problems.push(
+          fileProblem(path, 'folders nest one level only: inventory/<data_center>/<system_name>.yaml'),
+        );
+      } else if (!entry.name.endsWith('.yaml')) {
+        problems.push(fileProblem(path, 'every file under inventory/ is a device and must end in .yaml'));
+      } else files.push(path);
+    }
+  }
+  return files.sort();
+}
+
+export interface ValidationBatch {
+  root: string;
+  files: string[];
+  settings: Settings | undefined;
+  routes: Route[] | undefined;
+}
+
+export interface BatchResult {
+  records: DeviceRecord[];
+  problems: Problem[];
+}
+
+/** Validates a batch of device files in this thread (also the body of each worker). */
+export function validateBatch(batch: ValidationBatch): BatchResult {
+  const router = batch.routes ? compileRoutes(batch.routes) : undefined;
+  const context: DeviceCheckContext = { settings: batch.settings, route: router };
+  const records: DeviceRecord[] = [];
+  const problems: Problem[] = [];
+  for (const file of batch.files) {
+    let read: ReturnType<typeof readCapped>;
+    try {
+      read = readCapped(join(batch.root, file), MAX_DEVICE_FILE_BYTES);
+    } catch (error) {
+      const message = `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+      problems.push(fileProblem(file, message));
+      records.push({
+        file,
+        system_name: basename(file, '.yaml'),
+        system_name_at: { line: 1, column: 1 },
+        first_error: message,
+      });
+      continue;
+    }
+    if ('tooLarge' in read) {
+      problems.push(tooLargeProblem(file, read.tooLarge, MAX_DEVICE_FILE_BYTES));
+      records.push({
+        file,
+        system_name: basename(file, '.yaml'),
+        system_name_at: { line: 1, column: 1 },
+        first_error: 'file too large',
+      });
+      continue;
+    }
+    const result = validateDeviceFile(file, read.bytes, context);
+    records.push(result.record);
+    problems.push(...result.problems);
+  }
+  return { records, problems };
+}
+
+function runWorkers(batch: ValidationBatch, workers: number): Promise<BatchResult> {
+  const size = Math.ceil(batch.files.length / workers);
+  const slices = Array.from({ length: workers }, (_, i) => batch.files.slice(i * size, (i + 1) * size));
+  const boot = new URL('./inventory-worker-boot.js', import.meta.url);
+  return Promise.all(
+    slices.map(
+      (files) =>
+        new Promise<BatchResult>((resolve, reject) => {
+          const worker = new Worker(boot, { workerData: { ...batch, files } });
+          worker.once('message', (message: string) => {
+            resolve(JSON.parse(message) as BatchResult);
+            void worker.terminate();
+          });
+          worker.once('error', reject);
+          worker.once('exit', (code) => {
+            if (code !== 0) reject(new Error(`inventory worker exited with code ${code}`));
+          });
+        }),
+    ),
+  ).then((parts) => {
+    const records = parts.flatMap((p) => p.records).sort((a, b) => (a.file < b.file ? -1 : 1));
+    return { records, problems: parts.flatMap((p) => p.problems) };
+  });
+}
+
+/** Loads and validates the whole repository: settings, routes and every device file. Never throws on bad input. */
+export async function loadRepository(root: string, options: LoadOptions = {}): Promise<Repository> {
+  const problems: Problem[] = [];
+  const settings = loadConfig<Settings>(root, SETTINGS_FILE, 'settings', problems, settingsFindings);
+  const routesFile = loadConfig<RoutesFile>(root, ROUTES_FILE, 'routes', problems, (value) =>
+    routesFindings(value.routes, settings),
+  );
+  const routes = routesFile?.routes;
+  const files = listDeviceFiles(root, problems);
+  const batch: ValidationBatch = { root, files, settings, routes };
+  const workers =
+    options.workers ?? (files.length >= PARALLEL_THRESHOLD ? Math.min(availableParallelism(), 4) : 0);
+  const result = workers > 1 ? await runWorkers(batch, workers) : validateBatch(batch);
+  problems.push(...result.problems);
+  problems.push(...duplicateNameProblems(result.records));
+  problems.sort(compareProblems);
+  return { root, settings, routes, records: result.records, problems };
+}
+
+/** system_name must be unique across data centers (within one folder the file name already is). */
+function duplicateNameProblems(records: DeviceRecord[]): Problem[] {
+  const first = new Map<string, DeviceRecord>();
+  const problems: Problem[] = [];
+  for (const record of records) {
+    const earlier = first.get(record.system_name);
+    if (!earlier) {
+      first.set(record.system_name, record);
+      continue;
+    }
+    const message = `"${record.system_name}" is also the system_name of ${earlier.file}; system names are unique`;
+    problems.push({
+      severity: 'error',
+      file: record.file,
+      ...record.system_name_at,
+      field: 'system_name',
+      message,
+    });
+    delete record.device;
+    record.first_error ??= `system_name: ${message}`;
+  }
+  return problems;
+}

@@ -1,0 +1,116 @@
+/**
+ * The data model of DESIGN.md, as TypeScript types. Field names are the contract with users' repositories:
+ * the JSON Schemas in `schemas/` describe the same shapes for editors and validation.
+ */
+
+/** What automation records about the certificate a device currently serves. */
+export interface CertificateRecord {
+  not_after: string;
+  not_before?: string;
+  serial?: string;
+  issuer?: string;
+  sha256_fingerprint?: string;
+  rotated_at?: string;
+  /** ARI (RFC 9773) suggested renewal window, as last reported by the CA. */
+  renewal_window?: { start: string; end: string };
+}
+
+/** How to reach the device. Secrets are referenced by NAME, never by value. */
+export interface Connection {
+  port?: number;
+  /** Name of the secret holding the credential (API key, password or SSH private key). */
+  credentials?: string;
+  /** SSH only: name of the secret holding the private key's passphrase. */
+  passphrase_credentials?: string;
+  username?: string;
+  /** SSH only: pinned host key fingerprint, `SHA256:<base64>`. */
+  ssh_host_key?: string;
+  /** Optional pin of the management TLS key (base64 SHA-256 of the SubjectPublicKeyInfo). */
+  tls_spki_sha256?: string;
+  sudo?: boolean;
+  /** SSM only: the managed instance id (`i-…` or `mi-…`). */
+  instance_id?: string;
+  /** SSM only: find the instance by one tag instead of an id. */
+  instance_tag?: { key: string; value: string };
+  region?: string;
+}
+
+export interface Device {
+  system_name: string;
+  common_name: string;
+  subject_alternative_names?: string[];
+  host_platform: string;
+  os_version: string;
+  device_model?: string;
+  data_center: string;
+  ip_address?: string;
+  certificate_authority: string;
+  certificate_validation?: boolean;
+  connection?: Connection;
+  owner?: string;
+  labels?: Record<string, string>;
+  certificate?: CertificateRecord;
+}
+
+export interface RouteMatch {
+  host_platform?: string;
+  os_version?: string;
+  certificate_authority?: string;
+  device_model?: string[];
+  data_center?: string;
+}
+
+export interface Route {
+  name: string;
+  match: RouteMatch;
+  /** The platform driver that rotates matching devices (a folder under src/platforms). */
+  platform: string;
+  options?: Record<string, unknown>;
+}
+
+export interface RoutesFile {
+  routes: Route[];
+}
+
+export interface KeyPolicy {
+  type: 'rsa' | 'ecdsa';
+  size?: number;
+  curve?: 'P-256' | 'P-384';
+}
+
+export interface Authority {
+  directory: string;
+  staging_directory?: string;
+  account_key_secret: string;
+  eab?: { kid_secret: string; hmac_secret: string };
+  profile?: string;
+  expected_issuers?: string[];
+  key?: KeyPolicy;
+  /** A fraction of the lifetime left (`"1/3"`, `0.33`) or a duration (`"30d"`). Default `"1/3"`. */
+  renew_before?: string | number;
+  rate_limits?: { orders_per_3h?: number; certificates_per_domain_per_week?: number };
+  ari?: boolean;
+}
+
+export interface DnsSettings {
+  provider: 'route53';
+  delegate_zone: string;
+  hosted_zone_id: string;
+  alias?: { check_cnames?: boolean };
+  propagation?: { check?: 'authoritative' | 'doh' | 'both'; doh_url?: string; timeout?: string };
+}
+
+export interface Settings {
+  authorities: Record<string, Authority>;
+  dns: DnsSettings;
+  runners: { default: string[]; by_data_center?: Record<string, string[]> };
+  limits?: { max_parallel?: number; max_jobs?: number; shard_concurrency?: number; timeout?: string };
+  notifications?: { slack_webhook_secret?: string; github_issues?: boolean; labels?: string[] };
+}
+
+/** A device as loaded: the parsed document plus where it came from, for error reporting. */
+export interface LoadedDevice {
+  device: Device;
+  /** Path relative to the repository root, with forward slashes. */
+  file: string;
+}

@@ -1,0 +1,34 @@
+// One measurement in a fresh process, so peak RSS belongs to it alone: `plan` or `floor` over a repository.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { listDeviceFiles, loadRepository } from '../../src/model/repository.ts';
+import { planInput } from '../../src/plan/input.ts';
+import { buildPlan } from '../../src/plan/plan.ts';
+
+const [root, mode, nowText] = process.argv.slice(2) as [string, 'plan' | 'floor', string];
+const now = new Date(nowText);
+const started = performance.now();
+let detail: Record<string, number> = {};
+if (mode === 'floor') {
+  const files = listDeviceFiles(root, []);
+  for (const file of files) parseDocument(readFileSync(join(root, file), 'utf8')).toJS();
+  detail = { files: files.length };
+} else {
+  const repo = await loadRepository(root);
+  const loaded = performance.now();
+  const plan = buildPlan(planInput(repo.records, repo.settings!, now));
+  detail = {
+    load_ms: Math.round(loaded - started),
+    plan_ms: Math.round(performance.now() - loaded),
+    devices: plan.counts.devices,
+    due: plan.counts.due,
+    deferred: plan.counts.deferred,
+    jobs: plan.counts.jobs,
+    problems: repo.problems.length,
+  };
+}
+const ms = performance.now() - started;
+process.stdout.write(
+  `${JSON.stringify({ ms: Math.round(ms), max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), ...detail })}\n`,
+);
