@@ -1,10 +1,11 @@
 import { basename } from 'node:path';
 import { type DeviceCheckContext, deviceContextFindings, deviceSemanticFindings } from './checks.ts';
+import { parsePlainMapping } from './fast-yaml.ts';
 import { placeFindings } from './findings.ts';
 import type { Problem } from './problems.ts';
 import { schemaFindings } from './schema.ts';
 import type { Device } from './types.ts';
-import { type Position, parseYamlMapping } from './yaml-source.ts';
+import { parseYamlMapping } from './yaml-source.ts';
 
 export const MAX_DEVICE_FILE_BYTES = 64 * 1024;
 
@@ -13,8 +14,6 @@ export interface DeviceRecord {
   file: string;
   /** From the document when it has one, else the file's base name. */
   system_name: string;
-  /** Where system_name is written, for problems found across files. */
-  system_name_at: Position;
   /** Present only when the file has no errors. */
   device?: Device;
   route?: { name: string; platform: string; index: number };
@@ -24,16 +23,52 @@ export interface DeviceRecord {
   first_error?: string;
 }
 
+function routedRecord(file: string, device: Device, context: DeviceCheckContext) {
+  const checked = deviceContextFindings(device, context);
+  const record: DeviceRecord = { file, system_name: device.system_name };
+  if (checked.route?.matched) {
+    const { route, index } = checked.route;
+    record.route = { name: route.name, platform: route.platform, index };
+  } else if (checked.route) {
+    record.no_route = checked.route.reason;
+  }
+  return { record, findings: checked.findings };
+}
+
+/**
+ * A clean file (the usual case) is accepted from the fast parser; a file with any finding, or anything
+ * beyond plain YAML, goes through the positional parser, which is authoritative and places every problem.
+ */
+function fastValidate(
+  file: string,
+  bytes: Uint8Array,
+  context: DeviceCheckContext,
+): DeviceRecord | undefined {
+  if (bytes.length > MAX_DEVICE_FILE_BYTES) return undefined;
+  const value = parsePlainMapping(bytes);
+  if (!value) return undefined;
+  if (schemaFindings('device', value).length > 0 || deviceSemanticFindings(value, file).length > 0)
+    return undefined;
+  const device = value as unknown as Device;
+  const { record, findings } = routedRecord(file, device, context);
+  if (findings.length > 0) return undefined;
+  record.device = device;
+  return record;
+}
+
 /** Parses and validates one device file: YAML, schema, semantics and (with a context) settings and routing. */
 export function validateDeviceFile(
   file: string,
   bytes: Uint8Array,
   context: DeviceCheckContext,
 ): { record: DeviceRecord; problems: Problem[] } {
+  const fast = fastValidate(file, bytes, context);
+  if (fast) return { record: fast, problems: [] };
+
   const fallbackName = basename(file).replace(/\.yaml$/, '');
   const parsed = parseYamlMapping(file, bytes, MAX_DEVICE_FILE_BYTES);
   if (!parsed.ok) {
-    const record: DeviceRecord = { file, system_name: fallbackName, system_name_at: { line: 1, column: 1 } };
+    const record: DeviceRecord = { file, system_name: fallbackName };
     const first = parsed.problems[0];
     if (first) record.first_error = first.message;
     return { record, problems: parsed.problems };
@@ -42,21 +77,15 @@ export function validateDeviceFile(
   const findings = schemaFindings('device', value);
   const schemaValid = findings.length === 0;
   findings.push(...deviceSemanticFindings(value, file));
-  const record: DeviceRecord = {
+  let record: DeviceRecord = {
     file,
     system_name: typeof value.system_name === 'string' ? value.system_name : fallbackName,
-    system_name_at: source.locate(['system_name'], 'value'),
   };
   if (schemaValid) {
     const device = value as unknown as Device;
-    const context_ = deviceContextFindings(device, context);
-    findings.push(...context_.findings);
-    if (context_.route?.matched) {
-      const { route, index } = context_.route;
-      record.route = { name: route.name, platform: route.platform, index };
-    } else if (context_.route) {
-      record.no_route = context_.route.reason;
-    }
+    const routed = routedRecord(file, device, context);
+    record = routed.record;
+    findings.push(...routed.findings);
     if (!findings.some((f) => f.severity === 'error')) record.device = device;
   }
   const problems = placeFindings(file, source, findings);

@@ -54,7 +54,7 @@ export function deviceYaml(i: number, dataCenter: string, now: number): string {
     ...(p.device_model ? [`device_model: ${p.device_model}`] : []),
     `data_center: ${dataCenter}`,
     `ip_address: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-    'certificate_authority: lets_encrypt',
+    `certificate_authority: ${i % 2 === 0 ? 'lets_encrypt' : 'corp_ca'}`,
     'connection:',
     p.connection.trimEnd(),
     'owner: netops@example.com',
