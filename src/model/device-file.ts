@@ -9,6 +9,16 @@ import { parseYamlMapping } from './yaml-source.ts';
 
 export const MAX_DEVICE_FILE_BYTES = 64 * 1024;
 
+/** Device files start with this line so editors complete and check them against the schema. */
+export const SCHEMA_HEADER = '# yaml-language-server: $schema=';
+const HEADER_BYTES = new TextEncoder().encode(SCHEMA_HEADER);
+
+function hasSchemaHeader(bytes: Uint8Array): boolean {
+  if (bytes.length < HEADER_BYTES.length) return false;
+  for (let i = 0; i < HEADER_BYTES.length; i++) if (bytes[i] !== HEADER_BYTES[i]) return false;
+  return true;
+}
+
 /** One inventory file after validation. */
 export interface DeviceRecord {
   file: string;
@@ -44,7 +54,7 @@ function fastValidate(
   bytes: Uint8Array,
   context: DeviceCheckContext,
 ): DeviceRecord | undefined {
-  if (bytes.length > MAX_DEVICE_FILE_BYTES) return undefined;
+  if (bytes.length > MAX_DEVICE_FILE_BYTES || !hasSchemaHeader(bytes)) return undefined;
   const value = parsePlainMapping(bytes);
   if (!value) return undefined;
   if (schemaFindings('device', value).length > 0 || deviceSemanticFindings(value, file).length > 0)
@@ -89,6 +99,16 @@ export function validateDeviceFile(
     if (!findings.some((f) => f.severity === 'error')) record.device = device;
   }
   const problems = placeFindings(file, source, findings);
+  if (!hasSchemaHeader(bytes)) {
+    problems.unshift({
+      severity: 'warning',
+      file,
+      line: 1,
+      column: 1,
+      field: '',
+      message: `the first line should be "${SCHEMA_HEADER}../../schemas/device.schema.json" so editors check the file`,
+    });
+  }
   const firstError = problems.find((p) => p.severity === 'error');
   if (firstError)
     record.first_error = `${firstError.field ? `${firstError.field}: ` : ''}${firstError.message}`;

@@ -561,6 +561,30 @@ describe('ottr validate: usage and success', () => {
     expect(run.stderr).toMatch(message);
   });
 
+  it('warns about a device file without the schema line, and still accepts it', async () => {
+    repo = makeRepo();
+    repo.write(DEVICE, edit({ 1: '# a firewall' }));
+    const run = await runCli(['validate', '--root', repo.root]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /inventory\/sfo1\/dev-01.yaml:1:1: warning: the first line should be "# yaml-language-server/,
+    );
+  });
+
+  it('reports which rule routes each device', async () => {
+    const run = await runCli(['validate', '--format', 'json']);
+    const report = JSON.parse(run.stdout);
+    expect(report.routed).toContainEqual({
+      system_name: 'app-ams2-01',
+      file: 'inventory/ams2/app-ams2-01.yaml',
+      route: 'linux-aws',
+      platform: 'linux-ssm',
+    });
+    expect(report.routed).toHaveLength(10);
+    const text = await runCli(['validate', '--verbose']);
+    expect(text.stdout).toContain('inventory/sfo1/web-sfo1-01.yaml: rule "linux" → platform linux-ssh');
+  });
+
   it('prints JSON with the problem positions', async () => {
     repo = makeRepo();
     repo.write(DEVICE, edit({ 7: 'os_version: 10.2' }));

@@ -29,8 +29,10 @@ YAML errors, duplicate keys, alias bombs, non-UTF-8 and oversized files are find
 Options:
   --root DIR      repository root (default: current directory)
   --format FMT    text (default): file:line:col: severity: field: message
-                  json: {"valid", "devices", "errors", "warnings", "problems": [...]}
+                  json: {"valid", "devices", "errors", "warnings", "problems": [...],
+                         "routed": [{"system_name", "file", "route", "platform"}]}
                   github: workflow annotations (::error file=…,line=…,col=…::…) for pull requests
+  --verbose       text format: also print the routing rule and platform of every device
 
 Exit codes: 0 valid (warnings allowed), 1 errors found, 2 usage error.`;
 
@@ -39,18 +41,29 @@ export const validateCommand: Command = {
   summary: 'check inventory, routes and settings against the schemas and rules',
   help: HELP,
   async run(argv, io) {
-    const { values } = parseFlags(argv, { root: { type: 'string' }, format: { type: 'string' } });
+    const { values } = parseFlags(argv, {
+      root: { type: 'string' },
+      format: { type: 'string' },
+      verbose: { type: 'boolean' },
+    });
     const format = oneOf('format', values.format, FORMATS, 'text');
     const root = resolveRoot(values.root, io.cwd);
     const repo = await loadRepository(root);
     const { errors, warnings } = countBySeverity(repo.problems);
     const devices = repo.records.length;
     const valid = errors === 0;
+    const routed = repo.records.flatMap((r) =>
+      r.route
+        ? [{ system_name: r.system_name, file: r.file, route: r.route.name, platform: r.route.platform }]
+        : [],
+    );
     if (format === 'json') {
-      io.stdout(
-        `${JSON.stringify({ valid, devices, errors, warnings, problems: repo.problems }, null, 2)}\n`,
-      );
+      const report = { valid, devices, errors, warnings, problems: repo.problems, routed };
+      io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     } else {
+      if (values.verbose && format === 'text') {
+        for (const r of routed) io.stdout(`${r.file}: rule "${r.route}" → platform ${r.platform}\n`);
+      }
       const line = format === 'github' ? formatProblemGithub : formatProblemText;
       for (const problem of repo.problems) io.stdout(`${line(problem)}\n`);
       io.stdout(`${summaryLine(repo.problems, devices, errors, warnings)}\n`);
