@@ -1,8 +1,15 @@
 import type { Command } from '../command.ts';
 import { dnsRecordsCommand } from './dns-records.ts';
+import { importOttrCommand } from './import-ottr.ts';
 import { planCommand } from './plan.ts';
 import { showCommand } from './show.ts';
 import { validateCommand } from './validate.ts';
 
 /** Every sub-command, in the order `ottr --help` lists them. */
-export const commands: Command[] = [validateCommand, planCommand, showCommand, dnsRecordsCommand];
+export const commands: Command[] = [
+  validateCommand,
+  planCommand,
+  showCommand,
+  dnsRecordsCommand,
+  importOttrCommand,
+];
