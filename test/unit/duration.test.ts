@@ -113,13 +113,26 @@ describe('parseRenewBefore', () => {
   ])('duration %j', (value, ms) => {
     expect(parseRenewBefore(value)).toEqual({ kind: 'duration', ms });
   });
-  it.each([0, 1, 1.5, -0.2, Number.NaN, '0', '1', '3/3', '4/3', '1/0', '0/3', 'abc', '', '-30d', '0d'])(
-    'rejects %j',
-    (value) => {
-      expect(parseRenewBefore(value)).toBeUndefined();
-      expect(renewBeforeProblem(value)).toMatch(/fraction/);
-    },
-  );
+  it.each([
+    0,
+    1,
+    1.5,
+    -0.2,
+    Number.NaN,
+    '0',
+    '1',
+    '3/3',
+    '4/3',
+    '1/0',
+    '0/3',
+    'abc',
+    '',
+    '-30d',
+    '0d',
+  ])('rejects %j', (value) => {
+    expect(parseRenewBefore(value)).toBeUndefined();
+    expect(renewBeforeProblem(value)).toMatch(/fraction/);
+  });
   it('renewBeforeProblem accepts valid values', () => {
     expect(renewBeforeProblem(undefined)).toBeUndefined();
     expect(renewBeforeProblem('1/3')).toBeUndefined();
