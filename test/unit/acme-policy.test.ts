@@ -1,0 +1,182 @@
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { describe, expect, it } from 'vitest';
+import { ariCertificateId, parseRenewalInfo } from '../../src/acme/ari.ts';
+import { checkCsr } from '../../src/acme/csr-policy.ts';
+import { classifyProblem } from '../../src/acme/errors.ts';
+import type { Device } from '../../src/model/types.ts';
+
+const subtle = webcrypto.subtle;
+const device: Device = {
+  system_name: 'fw1',
+  common_name: 'fw1.example.com',
+  subject_alternative_names: ['vpn.example.com'],
+  host_platform: 'panos',
+  os_version: '10.2.4',
+  data_center: 'sfo1',
+  certificate_authority: 'lets_encrypt',
+};
+
+type KeySpec = { name: 'ECDSA'; namedCurve: string } | { name: 'RSASSA-PKCS1-v1_5'; modulusLength: number };
+
+async function csrFor(names: string[], spec: KeySpec, extra: x509.JsonGeneralName[] = []): Promise<string> {
+  const algorithm =
+    spec.name === 'ECDSA'
+      ? { ...spec, hash: 'SHA-256' }
+      : { ...spec, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+  const keys = (await subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `CN=${names[0]}`,
+    keys,
+    signingAlgorithm: algorithm,
+    extensions: [
+      new x509.SubjectAlternativeNameExtension([
+        ...names.map((value) => ({ type: 'dns' as const, value })),
+        ...extra,
+      ]),
+    ],
+  });
+  return csr.toString('pem');
+}
+
+describe('CSR policy', () => {
+  it('accepts exactly the device names with an allowed key', async () => {
+    const result = await checkCsr(
+      await csrFor(['fw1.example.com', 'vpn.example.com'], { name: 'ECDSA', namedCurve: 'P-256' }),
+      device,
+      undefined,
+    );
+    expect(result.ok).toBe(true);
+    if (result.ok)
+      expect(result.csr).toMatchObject({
+        names: ['fw1.example.com', 'vpn.example.com'],
+        key: { type: 'ecdsa', curve: 'P-256' },
+      });
+  });
+
+  it('refuses a missing or a foreign name, and non-DNS names', async () => {
+    const missing = await checkCsr(
+      await csrFor(['fw1.example.com'], { name: 'ECDSA', namedCurve: 'P-256' }),
+      device,
+      undefined,
+    );
+    expect(!missing.ok && missing.problems).toEqual(['the CSR lacks vpn.example.com']);
+    const foreign = await checkCsr(
+      await csrFor(['fw1.example.com', 'vpn.example.com', 'evil.example.org'], {
+        name: 'ECDSA',
+        namedCurve: 'P-256',
+      }),
+      device,
+      undefined,
+    );
+    expect(!foreign.ok && foreign.problems).toEqual([
+      'the CSR asks for names the inventory does not list: evil.example.org',
+    ]);
+    const ip = await checkCsr(
+      await csrFor(['fw1.example.com', 'vpn.example.com'], { name: 'ECDSA', namedCurve: 'P-256' }, [
+        { type: 'ip', value: '10.0.0.1' },
+      ]),
+      device,
+      undefined,
+    );
+    expect(!ip.ok && ip.problems[0]).toMatch(/asks for a ip name \(10.0.0.1\)/);
+  });
+
+  it('refuses weak keys and keys the authority does not allow', async () => {
+    const names = ['fw1.example.com', 'vpn.example.com'];
+    const weak = await checkCsr(
+      await csrFor(names, { name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024 }),
+      device,
+      undefined,
+    );
+    expect(!weak.ok && weak.problems).toEqual(['key is RSA 1024; at least RSA 2048 is required']);
+    const p521 = await checkCsr(
+      await csrFor(names, { name: 'ECDSA', namedCurve: 'P-521' }),
+      device,
+      undefined,
+    );
+    expect(!p521.ok && p521.problems[0]).toMatch(/ECDSA P-521; allowed: P-256, P-384/);
+    const wrongType = await checkCsr(await csrFor(names, { name: 'ECDSA', namedCurve: 'P-256' }), device, {
+      type: 'rsa',
+      size: 3072,
+    });
+    expect(!wrongType.ok && wrongType.problems[0]).toMatch(/requires RSA/);
+    const rsa = await checkCsr(
+      await csrFor(names, { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048 }),
+      device,
+      { type: 'rsa', size: 3072 },
+    );
+    expect(!rsa.ok && rsa.problems[0]).toMatch(/at least RSA 3072/);
+  });
+
+  it('refuses a CSR whose signature does not verify, and garbage', async () => {
+    const pem = await csrFor(['fw1.example.com', 'vpn.example.com'], { name: 'ECDSA', namedCurve: 'P-256' });
+    const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    der[der.length - 5]! ^= 0xff; // inside the signature
+    const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----`;
+    const result = await checkCsr(tampered, device, undefined);
+    expect(!result.ok && result.problems).toContain(
+      'the CSR signature does not verify with its own public key',
+    );
+    const garbage = await checkCsr('not a csr', device, undefined);
+    expect(!garbage.ok && garbage.problems[0]).toMatch(/does not parse/);
+  });
+});
+
+describe('ARI', () => {
+  it('computes the RFC 9773 certificate identifier', async () => {
+    const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+    const keys = (await subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    // The RFC's example: AKI 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4, serial 00:87:65:43:21.
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: '0087654321',
+      subject: 'CN=example.com',
+      issuer: 'CN=Test CA',
+      notBefore: new Date('2026-01-01T00:00:00Z'),
+      notAfter: new Date('2026-04-01T00:00:00Z'),
+      publicKey: keys.publicKey,
+      signingKey: keys.privateKey,
+      signingAlgorithm: algorithm,
+      extensions: [new x509.AuthorityKeyIdentifierExtension('69885b6b87464041e1b37b847ba0ae2cde01c8d4')],
+    });
+    expect(ariCertificateId(cert.toString('pem'))).toBe('aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE');
+  });
+
+  it('parses a suggested window and Retry-After', () => {
+    const now = new Date('2026-11-23T00:00:00Z');
+    const info = parseRenewalInfo(
+      {
+        suggestedWindow: { start: '2026-12-01T00:00:00Z', end: '2026-12-03T00:00:00Z' },
+        explanationURL: 'https://ca.example/why',
+      },
+      '21600',
+      now,
+    );
+    expect(info).toEqual({
+      window: { start: '2026-12-01T00:00:00.000Z', end: '2026-12-03T00:00:00.000Z' },
+      explanation_url: 'https://ca.example/why',
+      retry_after: '2026-11-23T06:00:00.000Z',
+    });
+    expect(
+      parseRenewalInfo(
+        { suggestedWindow: { start: '2026-12-03T00:00:00Z', end: '2026-12-01T00:00:00Z' } },
+        null,
+        now,
+      ),
+    ).toBeUndefined();
+    expect(parseRenewalInfo({}, null, now)).toBeUndefined();
+  });
+});
+
+describe('problem classification', () => {
+  it.each([
+    [{ status: 429, type: 'urn:ietf:params:acme:error:rateLimited' }, 'ca_rate_limited'],
+    [{ status: 400, type: 'urn:ietf:params:acme:error:badNonce' }, 'ca_bad_nonce'],
+    [{ status: 403, type: 'urn:ietf:params:acme:error:unauthorized' }, 'ca_challenge_invalid'],
+    [{ status: 400, type: 'urn:ietf:params:acme:error:rejectedIdentifier' }, 'ca_rejected'],
+    [{ status: 503 }, 'ca_unavailable'],
+    [undefined, 'internal'],
+  ] as const)('%j → %s', (problem, expected) => {
+    expect(classifyProblem(problem)).toBe(expected);
+  });
+});
