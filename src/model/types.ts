@@ -97,7 +97,14 @@ export interface DnsSettings {
   delegate_zone: string;
   hosted_zone_id: string;
   alias?: { check_cnames?: boolean };
-  propagation?: { check?: 'authoritative' | 'doh' | 'both'; doh_url?: string; timeout?: string };
+  propagation?: {
+    check?: 'authoritative' | 'doh' | 'both';
+    doh_url?: string;
+    timeout?: string;
+    nameservers?: string[];
+  };
+  /** Recursive resolvers for the CNAME check and NS lookups; default: the runner's. */
+  resolvers?: string[];
 }
 
 export interface Settings {

@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { acmeCommand } from './acme.ts';
 import { dnsRecordsCommand } from './dns-records.ts';
 import { importOttrCommand } from './import-ottr.ts';
 import { planCommand } from './plan.ts';

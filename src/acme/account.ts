@@ -1,0 +1,47 @@
+import * as acme from 'acme-client';
+import type { Authority } from '../model/types.ts';
+
+export interface Registration {
+  accountUrl: string;
+  accountKeyPem: string;
+}
+
+/** Reads a secret by the NAME the settings give; the value itself never appears in messages. */
+export function secretValue(env: NodeJS.ProcessEnv, name: string, purpose: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`the secret ${name} (${purpose}) is not set in the environment`);
+  return value;
+}
+
+/** The directory to use: the authority's, its staging one, or an explicit override. */
+export function directoryFor(
+  authority: Authority,
+  options: { staging?: boolean; directory?: string },
+): string {
+  if (options.directory) return options.directory;
+  if (options.staging) {
+    if (!authority.staging_directory) throw new Error('this authority has no staging_directory');
+    return authority.staging_directory;
+  }
+  return authority.directory;
+}
+
+/** Creates an ACME account with a new ECDSA P-256 key (with external account binding when configured). */
+export async function registerAccount(
+  authority: Authority,
+  directoryUrl: string,
+  env: NodeJS.ProcessEnv,
+  contact: string[] = [],
+): Promise<Registration> {
+  const accountKey = await acme.crypto.createPrivateEcdsaKey('P-256');
+  const options: acme.ClientOptions = { directoryUrl, accountKey };
+  if (authority.eab) {
+    options.externalAccountBinding = {
+      kid: secretValue(env, authority.eab.kid_secret, 'EAB key id'),
+      hmacKey: secretValue(env, authority.eab.hmac_secret, 'EAB HMAC key'),
+    };
+  }
+  const client = new acme.Client(options);
+  await client.createAccount({ termsOfServiceAgreed: true, ...(contact.length > 0 ? { contact } : {}) });
+  return { accountUrl: client.getAccountUrl(), accountKeyPem: accountKey.toString() };
+}
