@@ -1,0 +1,327 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { X509Certificate } from 'node:crypto';
+import type { Resolver } from 'node:dns/promises';
+import * as acme from 'acme-client';
+import { aliasTarget } from '../dns/alias.ts';
+import { checkChallengeAliases, describeAliasProblems } from '../dns/cname-check.ts';
+import { DnsError } from '../dns/errors.ts';
+import { waitForTxt } from '../dns/propagation.ts';
+import type { TxtProvider } from '../dns/provider.ts';
+import type { Authority, Device } from '../model/types.ts';
+import { ariCertificateId, parseRenewalInfo, type RenewalInfo } from './ari.ts';
+import { checkCsr } from './csr-policy.ts';
+import { type AcmeProblem, classifyProblem, IssuanceError, isNetworkError } from './errors.ts';
+
+export interface IssueDns {
+  provider: TxtProvider;
+  delegateZone: string;
+  /** Authoritative servers of the delegate zone to poll for propagation. */
+  nameservers: readonly string[];
+  check?: 'authoritative' | 'doh' | 'both';
+  dohUrl?: string;
+  propagationTimeoutMs: number;
+  /** Resolver for the _acme-challenge CNAME check; undefined skips the check. */
+  aliasResolver?: Resolver;
+}
+
+export interface IssueRequest {
+  device: Device;
+  csrPem: string;
+  authority: Authority;
+  directoryUrl: string;
+  accountKeyPem: string;
+  dns: IssueDns;
+  /** ARI id of the certificate this one replaces (sent as `replaces`). */
+  replaces?: string;
+  signal?: AbortSignal;
+  log?: (step: string, message: string) => void;
+  /** Waits longer than this for a CA's Retry-After are not waited: the error is reported instead. */
+  maxRetryAfterMs?: number;
+}
+
+export interface IssuedCertificate {
+  /** Leaf first, then the intermediates, as the CA sent them. */
+  chain_pem: string;
+  serial: string;
+  not_before: string;
+  not_after: string;
+  issuer: string;
+  sha256_fingerprint: string;
+  /** The new certificate's RFC 9773 id, for the next order's `replaces`. */
+  ari_id?: string;
+  renewal_window?: { start: string; end: string };
+  timings: { dns_ms: number; propagation_ms: number; validation_ms: number; total_ms: number };
+}
+
+// acme-client throws plain Errors carrying only the problem's detail; the problem document itself is kept
+// here, per issuance, so failures can be classified (rate limit vs. rejected vs. CA down).
+const lastProblem = new AsyncLocalStorage<{ problem: AcmeProblem | undefined }>();
+
+function recordedProblem(): AcmeProblem | undefined {
+  return lastProblem.getStore()?.problem;
+}
+let interceptorInstalled = false;
+
+function installProblemRecorder(): void {
+  if (interceptorInstalled) return;
+  interceptorInstalled = true;
+  // Retries are ours (bounded waits); acme-client's own would sleep for any Retry-After, however long.
+  (
+    acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }
+  ).acmeSettings.retryMaxAttempts = 0;
+  acme.axios.interceptors.response.use((response) => {
+    const store = lastProblem.getStore();
+    if (store && response.status >= 400) {
+      const data = response.data as { type?: string; detail?: string } | undefined;
+      const problem: AcmeProblem = { status: response.status };
+      if (data?.type) problem.type = data.type;
+      if (data?.detail) problem.detail = data.detail;
+      const retryAfter = response.headers['retry-after'];
+      if (typeof retryAfter === 'string') problem.retryAfter = retryAfter;
+      store.problem = problem;
+    }
+    return response;
+  });
+}
+
+function retryAfterMs(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+/** Runs one CA request: retries 5xx/429/network errors a few times with bounded waits, classifies failures. */
+async function caStep<T>(step: string, request: IssueRequest, run: () => Promise<T>): Promise<T> {
+  const store = lastProblem.getStore()!;
+  const maxWait = request.maxRetryAfterMs ?? 30_000;
+  for (let attempt = 1; ; attempt++) {
+    store.problem = undefined;
+    try {
+      return await run();
+    } catch (error) {
+      if (request.signal?.aborted) throw new IssuanceError('cancelled', `${step}: cancelled`);
+      const problem = recordedProblem();
+      const errorClass = problem
+        ? classifyProblem(problem)
+        : isNetworkError(error)
+          ? 'ca_unavailable'
+          : 'internal';
+      const wait = retryAfterMs(problem?.retryAfter) ?? 250 * 2 ** attempt;
+      const retryable = errorClass === 'ca_unavailable' || errorClass === 'ca_rate_limited';
+      if (retryable && attempt < 3 && wait <= maxWait) {
+        request.log?.(
+          step,
+          `CA answered ${problem?.status ?? (error as { code?: string }).code}; retrying in ${wait} ms`,
+        );
+        await sleep(wait, request.signal);
+        continue;
+      }
+      const details: { problem_type?: string; status?: number; retry_after?: string } = {};
+      if (problem?.type) details.problem_type = problem.type;
+      if (problem) details.status = problem.status;
+      if (problem?.retryAfter) details.retry_after = problem.retryAfter;
+      const detail = problem?.detail ?? (error as Error).message;
+      throw new IssuanceError(errorClass, `${step}: ${detail}`, details);
+    }
+  }
+}
+
+interface PendingChallenge {
+  challenge: acme.Authorization['challenges'][number];
+  target: string;
+  value: string;
+}
+
+/**
+ * Turns a device's CSR into a certificate chain: CSR policy, the challenge alias check, an ACME order
+ * (with `profile` and `replaces` when known), DNS-01 through the delegate zone with the propagation
+ * confirmed at its authoritative servers, finalisation and download. TXT values it wrote are always removed.
+ */
+export async function issueCertificate(request: IssueRequest): Promise<IssuedCertificate> {
+  installProblemRecorder();
+  return lastProblem.run({ problem: undefined }, () => issue(request));
+}
+
+async function issue(request: IssueRequest): Promise<IssuedCertificate> {
+  const started = Date.now();
+  const { device, dns, log } = request;
+  const checked = await checkCsr(request.csrPem, device, request.authority.key);
+  if (!checked.ok) {
+    throw new IssuanceError(
+      'csr_rejected',
+      `CSR from ${device.system_name} refused: ${checked.problems.join('; ')}`,
+    );
+  }
+  const names = checked.csr.names;
+  if (dns.aliasResolver) {
+    const problems = await checkChallengeAliases(names, dns.delegateZone, dns.aliasResolver);
+    if (problems.length > 0) throw new IssuanceError('dns_alias_missing', describeAliasProblems(problems));
+  }
+
+  const client = new acme.Client({
+    directoryUrl: request.directoryUrl,
+    accountKey: request.accountKeyPem,
+    backoffMin: 50,
+    backoffMax: 2000,
+  });
+  await caStep('account', request, () =>
+    client.createAccount({ termsOfServiceAgreed: true, onlyReturnExisting: false }),
+  );
+  const orderRequest: Record<string, unknown> = {
+    identifiers: names.map((value) => ({ type: 'dns', value })),
+  };
+  if (request.authority.profile) orderRequest.profile = request.authority.profile;
+  if (request.replaces) orderRequest.replaces = request.replaces;
+  const order = await caStep('order', request, () => client.createOrder(orderRequest as never));
+  log?.('order', `order for ${names.length} name(s) created`);
+  const authorizations = await caStep('authorizations', request, () => client.getAuthorizations(order));
+
+  const pending: PendingChallenge[] = [];
+  for (const authz of authorizations) {
+    if (authz.status === 'valid') continue;
+    const challenge = authz.challenges.find((c) => c.type === 'dns-01');
+    if (!challenge)
+      throw new IssuanceError(
+        'ca_rejected',
+        `the CA offers no dns-01 challenge for ${authz.identifier.value}`,
+      );
+    const value = await client.getChallengeKeyAuthorization(challenge);
+    pending.push({ challenge, target: aliasTarget(authz.identifier.value, dns.delegateZone), value });
+  }
+
+  const written: { target: string; value: string }[] = [];
+  let dnsMs = 0;
+  let propagationMs = 0;
+  let validationMs = 0;
+  try {
+    const byTarget = new Map<string, string[]>();
+    for (const p of pending) byTarget.set(p.target, [...(byTarget.get(p.target) ?? []), p.value]);
+    const dnsStarted = Date.now();
+    await Promise.all(
+      [...byTarget].map(async ([target, values]) => {
+        for (const value of values) {
+          await dns.provider.addTxt(target, value, request.signal).catch((error: unknown) => {
+            throw dnsFailure('dns_provider', error);
+          });
+          written.push({ target, value });
+        }
+      }),
+    );
+    dnsMs = Date.now() - dnsStarted;
+    const propagationStarted = Date.now();
+    await Promise.all(
+      [...byTarget].map(([target, values]) =>
+        waitForTxt(target, values, {
+          nameservers: dns.nameservers,
+          check: dns.check ?? 'authoritative',
+          ...(dns.dohUrl ? { dohUrl: dns.dohUrl } : {}),
+          timeoutMs: dns.propagationTimeoutMs,
+          ...(request.signal ? { signal: request.signal } : {}),
+        }).catch((error: unknown) => {
+          throw dnsFailure('dns_propagation', error);
+        }),
+      ),
+    );
+    propagationMs = Date.now() - propagationStarted;
+    log?.('order', `TXT records visible at every authoritative server after ${propagationMs} ms`);
+
+    const validationStarted = Date.now();
+    await Promise.all(
+      pending.map(async ({ challenge }) => {
+        await caStep('challenge', request, () => client.completeChallenge(challenge));
+        await caStep('challenge', request, () => client.waitForValidStatus(challenge)).catch(
+          (error: IssuanceError) => {
+            throw new IssuanceError(
+              error.errorClass === 'ca_rejected' || error.errorClass === 'internal'
+                ? 'ca_challenge_invalid'
+                : error.errorClass,
+              error.message,
+              error.details,
+            );
+          },
+        );
+      }),
+    );
+    validationMs = Date.now() - validationStarted;
+  } finally {
+    // Always: success, failure, timeout or cancellation. Only our own values go.
+    const removals = await Promise.allSettled(
+      written.map(({ target, value }) => dns.provider.removeTxt(target, value)),
+    );
+    const failed = removals.filter((r) => r.status === 'rejected').length;
+    if (failed > 0)
+      log?.(
+        'cleanup',
+        `${failed} TXT value(s) could not be removed; they expire harmlessly but should be checked`,
+      );
+  }
+
+  const finalized = await caStep('finalize', request, () => client.finalizeOrder(order, request.csrPem));
+  const chainPem = await caStep('certificate', request, () => client.getCertificate(finalized));
+  const leaf = new X509Certificate(chainPem);
+  const leafSpki = leaf.publicKey.export({ type: 'spki', format: 'der' });
+  if (!Buffer.from(checked.csr.spki).equals(leafSpki)) {
+    throw new IssuanceError('ca_rejected', "the issued certificate does not carry the CSR's public key");
+  }
+  const result: IssuedCertificate = {
+    chain_pem: chainPem,
+    serial: leaf.serialNumber.toLowerCase(),
+    not_before: new Date(leaf.validFrom).toISOString(),
+    not_after: new Date(leaf.validTo).toISOString(),
+    issuer: leaf.issuer.replace(/\n/g, ','),
+    sha256_fingerprint: leaf.fingerprint256,
+    timings: { dns_ms: dnsMs, propagation_ms: propagationMs, validation_ms: validationMs, total_ms: 0 },
+  };
+  try {
+    result.ari_id = ariCertificateId(chainPem);
+  } catch {
+    // no AKI: ARI cannot name this certificate
+  }
+  if (request.authority.ari !== false && result.ari_id) {
+    const info = await fetchRenewalInfo(request.directoryUrl, result.ari_id).catch(() => undefined);
+    if (info) result.renewal_window = info.window;
+  }
+  result.timings.total_ms = Date.now() - started;
+  return result;
+}
+
+function dnsFailure(errorClass: 'dns_provider' | 'dns_propagation', error: unknown): IssuanceError {
+  if (error instanceof IssuanceError) return error;
+  const cls =
+    error instanceof DnsError && error.code === 'timeout' && errorClass === 'dns_propagation'
+      ? 'dns_propagation'
+      : errorClass;
+  return new IssuanceError(cls, (error as Error).message);
+}
+
+/** The CA's suggested renewal window for a certificate (RFC 9773), or undefined when the CA has no ARI. */
+export async function fetchRenewalInfo(
+  directoryUrl: string,
+  ariId: string,
+): Promise<RenewalInfo | undefined> {
+  const directory = await acme.axios.get(directoryUrl, { validateStatus: () => true });
+  const base = (directory.data as { renewalInfo?: string } | undefined)?.renewalInfo;
+  if (typeof base !== 'string') return undefined;
+  const response = await acme.axios.get(`${base.replace(/\/$/, '')}/${ariId}`, {
+    validateStatus: () => true,
+  });
+  if (response.status !== 200) return undefined;
+  const retryAfter = response.headers['retry-after'];
+  return parseRenewalInfo(response.data, typeof retryAfter === 'string' ? retryAfter : undefined, new Date());
+}
