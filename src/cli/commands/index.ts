@@ -13,4 +13,5 @@ export const commands: Command[] = [
   showCommand,
   dnsRecordsCommand,
   importOttrCommand,
+  acmeCommand,
 ];
