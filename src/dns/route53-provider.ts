@@ -1,0 +1,171 @@
+import {
+  type Change,
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import { DnsError } from './errors.ts';
+import type { TxtProvider } from './provider.ts';
+
+export interface Route53Options {
+  hostedZoneId: string;
+  /** Another endpoint (the lab); the SDK also honours AWS_ENDPOINT_URL_ROUTE_53. */
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Attempts per change, counting conflicts, throttling and PriorRequestNotComplete. */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  insyncTimeoutMs?: number;
+  ttl?: number;
+  log?: (line: string) => void;
+}
+
+const RETRYABLE = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete']);
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+const unquote = (value: string) => value.replace(/^"|"$/g, '').replace(/"\s+"/g, '').replace(/\\(.)/g, '$1');
+const normalise = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+/**
+ * The Route53 TXT provider for DNS-01. UPSERT replaces a whole record set, so two jobs adding values to one
+ * name would overwrite each other. Every change is instead a compare-and-swap: one batch that DELETEs the exact
+ * set read and CREATEs the new one; Route53 applies it atomically or rejects it (InvalidChangeBatch) when the
+ * set changed meanwhile, and then it is read again and retried. Throttling and PriorRequestNotComplete are
+ * retried with exponential backoff and full jitter; each change is waited for until INSYNC.
+ */
+export function route53Provider(options: Route53Options): TxtProvider {
+  const client = new Route53Client({
+    region: 'us-east-1', // Route53 is global; its endpoint lives in us-east-1
+    maxAttempts: 1, // retries are ours, so conflicts and throttling share one budget
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
+  const zone = options.hostedZoneId.replace(/^\/?hostedzone\//, '');
+  const attempts = options.maxAttempts ?? 8;
+  const base = options.baseDelayMs ?? 100;
+  const cap = options.maxDelayMs ?? 5000;
+  const ttl = options.ttl ?? 60;
+
+  async function readSet(name: string, signal?: AbortSignal): Promise<ResourceRecordSet | undefined> {
+    const out = await client.send(
+      new ListResourceRecordSetsCommand({
+        HostedZoneId: zone,
+        StartRecordName: name,
+        StartRecordType: 'TXT',
+        MaxItems: 1,
+      }),
+      signal ? { abortSignal: signal } : {},
+    );
+    const set = out.ResourceRecordSets?.[0];
+    return set && normalise(set.Name ?? '') === name && set.Type === 'TXT' ? set : undefined;
+  }
+
+  async function waitInsync(changeId: string, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + (options.insyncTimeoutMs ?? 120_000);
+    let delay = 50;
+    for (;;) {
+      const out = await client.send(
+        new GetChangeCommand({ Id: changeId }),
+        signal ? { abortSignal: signal } : {},
+      );
+      if (out.ChangeInfo?.Status === 'INSYNC') return;
+      if (Date.now() > deadline)
+        throw new DnsError(
+          'timeout',
+          `Route53 change ${changeId} not INSYNC after ${options.insyncTimeoutMs ?? 120_000} ms`,
+        );
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
+
+  async function update(
+    name: string,
+    what: string,
+    next: (values: string[]) => string[] | undefined,
+    signal?: AbortSignal,
+  ) {
+    const fqdn = normalise(name);
+    for (let attempt = 1; ; attempt++) {
+      let reason: string;
+      try {
+        const current = await readSet(fqdn, signal);
+        const values = (current?.ResourceRecords ?? []).map((r) => unquote(r.Value ?? ''));
+        const wanted = next(values);
+        if (!wanted) return; // nothing to do
+        const changes: Change[] = [];
+        if (current) changes.push({ Action: 'DELETE', ResourceRecordSet: current });
+        if (wanted.length > 0) {
+          changes.push({
+            Action: 'CREATE',
+            ResourceRecordSet: {
+              Name: fqdn,
+              Type: 'TXT',
+              TTL: current?.TTL ?? ttl,
+              ResourceRecords: wanted.map((v) => ({ Value: quote(v) })),
+            },
+          });
+        }
+        const out = await client.send(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: zone,
+            ChangeBatch: { Comment: `ottr ${what}`, Changes: changes },
+          }),
+          signal ? { abortSignal: signal } : {},
+        );
+        await waitInsync(out.ChangeInfo!.Id!, signal);
+        return;
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (error instanceof DnsError) throw error;
+        const code = (error as { name?: string }).name ?? 'Error';
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (code === 'InvalidChangeBatch') reason = 'conflict';
+        else if (RETRYABLE.has(code) || (status !== undefined && status >= 500)) reason = 'throttled';
+        else {
+          const kind = status === 403 ? 'denied' : code === 'NoSuchHostedZone' ? 'not_found' : 'failed';
+          throw new DnsError(kind, `Route53 ${what} at ${fqdn}: ${code}: ${(error as Error).message}`);
+        }
+        if (attempt >= attempts) {
+          throw new DnsError(
+            reason === 'conflict' ? 'conflict' : 'throttled',
+            `Route53 ${what} at ${fqdn} failed after ${attempt} attempts (${code})`,
+          );
+        }
+      }
+      const delay = Math.random() * Math.min(cap, base * 2 ** attempt); // full jitter
+      options.log?.(`route53: ${what} at ${fqdn}: ${reason}, retrying in ${Math.round(delay)} ms`);
+      await sleep(delay, signal);
+    }
+  }
+
+  return {
+    addTxt: (name, value, signal) =>
+      update(name, 'add TXT', (values) => (values.includes(value) ? undefined : [...values, value]), signal),
+    removeTxt: (name, value, signal) =>
+      update(
+        name,
+        'remove TXT',
+        (values) => (values.includes(value) ? values.filter((v) => v !== value) : undefined),
+        signal,
+      ),
+  };
+}
