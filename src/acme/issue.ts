@@ -180,8 +180,15 @@ async function issue(request: IssueRequest): Promise<IssuedCertificate> {
     backoffMin: 50,
     backoffMax: 2000,
   });
-  await caStep('account', request, () =>
-    client.createAccount({ termsOfServiceAgreed: true, onlyReturnExisting: false }),
+  // The account exists (ottr acme register made it); this only looks its URL up, with a POST-as-GET.
+  await caStep('account', request, () => client.createAccount({ onlyReturnExisting: true })).catch(
+    (error: IssuanceError) => {
+      if (error.details.problem_type?.endsWith(':accountDoesNotExist')) {
+        const hint = `no ACME account for this key at ${request.directoryUrl}: run "ottr acme register"`;
+        throw new IssuanceError('ca_rejected', hint, error.details);
+      }
+      throw error;
+    },
   );
   const orderRequest: Record<string, unknown> = {
     identifiers: names.map((value) => ({ type: 'dns', value })),

@@ -87,8 +87,17 @@ export class AuthoritativeServer {
         const exact = this.store.get(zone, name, question.type);
         const cname = question.type !== 'CNAME' ? this.store.get(zone, name, 'CNAME') : undefined;
         if (exact) response.answers = toAnswers(exact);
-        else if (cname) response.answers = toAnswers(cname);
-        else {
+        else if (cname) {
+          // Like a real server that is authoritative for the target too, follow the chain within our zones.
+          response.answers = toAnswers(cname);
+          const target = normalise(cname.values[0] ?? '');
+          const targetZone = this.store.zoneFor(target);
+          const chased =
+            targetZone && !this.store.hidden.has(target)
+              ? this.store.get(targetZone, target, question.type)
+              : undefined;
+          if (chased) response.answers.push(...toAnswers(chased));
+        } else {
           if (!this.store.namesIn(zone).has(name)) rcode(3); // NXDOMAIN; else NODATA
           response.authorities = toAnswers(this.store.get(zone, zone.name, 'SOA')!);
         }

@@ -1,0 +1,198 @@
+import * as acme from 'acme-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerAccount } from '../../src/acme/account.ts';
+import { IssuanceError } from '../../src/acme/errors.ts';
+import { type IssueRequest, issueCertificate } from '../../src/acme/issue.ts';
+import { resolverFor } from '../../src/dns/resolver.ts';
+import { route53Provider } from '../../src/dns/route53-provider.ts';
+import type { Authority, Device } from '../../src/model/types.ts';
+import {
+  DELEGATE_ZONE,
+  DELEGATE_ZONE_ID,
+  type DnsLab,
+  LAB_CREDENTIALS,
+  startDnsLab,
+} from '../lab/dns/lab.ts';
+import { type Pebble, startPebble } from '../lab/pebble/pebble.ts';
+
+let lab: DnsLab;
+let pebble: Pebble;
+let accountKeyPem: string;
+const authority: Authority = {
+  directory: 'https://unused.invalid/dir',
+  account_key_secret: 'LAB_ACCOUNT_KEY',
+  profile: 'classic',
+};
+const sentOrders: Record<string, unknown>[] = [];
+
+beforeAll(async () => {
+  lab = await startDnsLab();
+  pebble = await startPebble({ dnsServer: lab.server });
+  acme.axios.defaults.httpsAgent = pebble.agent;
+  // Record what goes on the wire: the JWS payload of every newOrder request.
+  acme.axios.interceptors.request.use((config) => {
+    if (String(config.url).includes('new-order') || String(config.url).endsWith('/order-plz')) {
+      const jws = typeof config.data === 'string' ? JSON.parse(config.data) : config.data;
+      if (jws?.payload) sentOrders.push(JSON.parse(Buffer.from(jws.payload, 'base64url').toString('utf8')));
+    }
+    return config;
+  });
+  accountKeyPem = (await registerAccount(authority, pebble.directoryUrl, {})).accountKeyPem;
+}, 60_000);
+
+afterAll(async () => {
+  await pebble?.stop();
+  await lab?.stop();
+});
+
+function device(name: string, sans: string[] = []): Device {
+  return {
+    system_name: name.split('.')[0]!,
+    common_name: name,
+    ...(sans.length ? { subject_alternative_names: sans } : {}),
+    host_platform: 'linux',
+    os_version: '12',
+    data_center: 'lab',
+    certificate_authority: 'lab',
+  };
+}
+
+/** What the device does: its own key (which stays with it) and a CSR with every name. */
+async function deviceCsr(d: Device, key?: Buffer): Promise<string> {
+  const privateKey = key ?? (await acme.crypto.createPrivateEcdsaKey('P-256'));
+  const [, csr] = await acme.crypto.createCsr(
+    { commonName: d.common_name, altNames: [d.common_name, ...(d.subject_alternative_names ?? [])] },
+    privateKey,
+  );
+  return csr.toString();
+}
+
+function request(d: Device, csrPem: string, extra: Partial<IssueRequest> = {}): IssueRequest {
+  return {
+    device: d,
+    csrPem,
+    authority,
+    directoryUrl: pebble.directoryUrl,
+    accountKeyPem,
+    dns: {
+      provider: route53Provider({
+        hostedZoneId: DELEGATE_ZONE_ID,
+        endpoint: lab.route53.endpoint,
+        credentials: LAB_CREDENTIALS,
+        baseDelayMs: 5,
+        maxDelayMs: 100,
+        maxAttempts: 60,
+      }),
+      delegateZone: DELEGATE_ZONE,
+      nameservers: [lab.server],
+      propagationTimeoutMs: 5000,
+      aliasResolver: resolverFor([lab.server]),
+    },
+    ...extra,
+  };
+}
+
+const delegateTxtCount = () => [...lab.delegate.sets.values()].filter((s) => s.type === 'TXT').length;
+
+describe('issuance against Pebble with DNS-01 through the delegate zone', () => {
+  it('issues a 1-name and a 2-name certificate with the CSR key, and leaves no TXT record behind', async () => {
+    for (const d of [device('one.example.com'), device('two.example.com', ['www.two.example.com'])]) {
+      lab.addAliases([d.common_name, ...(d.subject_alternative_names ?? [])]);
+      const issued = await issueCertificate(request(d, await deviceCsr(d)));
+      const { X509Certificate } = await import('node:crypto');
+      const leaf = new X509Certificate(issued.chain_pem);
+      for (const name of [d.common_name, ...(d.subject_alternative_names ?? [])])
+        expect(leaf.checkHost(name)).toBe(name);
+      expect(issued.serial).toMatch(/^[0-9a-f]+$/);
+      expect(Date.parse(issued.not_after)).toBeGreaterThan(Date.now());
+      expect(issued.chain_pem.match(/BEGIN CERTIFICATE/g)!.length).toBeGreaterThanOrEqual(2);
+    }
+    expect(delegateTxtCount()).toBe(0);
+  });
+
+  it('sends profile and replaces on the wire', async () => {
+    const d = device('replace.example.com');
+    lab.addAliases([d.common_name]);
+    sentOrders.length = 0;
+    await issueCertificate(
+      request(d, await deviceCsr(d), { replaces: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE' }),
+    );
+    expect(sentOrders[0]).toMatchObject({
+      profile: 'classic',
+      replaces: 'aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE',
+    });
+  });
+
+  it('issues a wildcard with its apex, both validated at one alias target', async () => {
+    const d = device('wild.example.com', ['*.wild.example.com']);
+    lab.addAliases(['wild.example.com']);
+    const issued = await issueCertificate(request(d, await deviceCsr(d)));
+    const { X509Certificate } = await import('node:crypto');
+    expect(new X509Certificate(issued.chain_pem).subjectAltName).toMatch(/DNS:\*\.wild\.example\.com/);
+    expect(delegateTxtCount()).toBe(0);
+  });
+
+  it('issues a 100-name certificate', async () => {
+    const sans = Array.from({ length: 99 }, (_, i) => `n${i}.big.example.com`);
+    const d = device('big.example.com', sans);
+    lab.addAliases([d.common_name, ...sans]);
+    const issued = await issueCertificate(request(d, await deviceCsr(d)));
+    const { X509Certificate } = await import('node:crypto');
+    expect(new X509Certificate(issued.chain_pem).subjectAltName?.split(', ')).toHaveLength(100);
+  }, 60_000);
+
+  it('runs 20 orders at once for different devices without losing a TXT record', async () => {
+    const devices = Array.from({ length: 20 }, (_, i) => device(`c${i}.example.com`));
+    lab.addAliases(devices.map((d) => d.common_name));
+    lab.route53.failNext('Throttling', 3);
+    const results = await Promise.all(
+      devices.map(async (d) => issueCertificate(request(d, await deviceCsr(d)))),
+    );
+    expect(results).toHaveLength(20);
+    expect(delegateTxtCount()).toBe(0);
+  }, 60_000);
+
+  it('refuses a missing CNAME before ordering, printing the record to create', async () => {
+    const d = device('nocname.example.com');
+    sentOrders.length = 0;
+    const error = (await issueCertificate(request(d, await deviceCsr(d))).catch(
+      (e: unknown) => e,
+    )) as IssuanceError;
+    expect(error).toBeInstanceOf(IssuanceError);
+    expect(error.errorClass).toBe('dns_alias_missing');
+    expect(error.message).toContain(
+      `_acme-challenge.nocname.example.com. CNAME nocname.example.com.${DELEGATE_ZONE}.`,
+    );
+    expect(sentOrders).toHaveLength(0);
+  });
+
+  it('refuses a weak key or a foreign name before any order', async () => {
+    const d = device('weak.example.com');
+    lab.addAliases([d.common_name]);
+    sentOrders.length = 0;
+    const weak = await issueCertificate(
+      request(d, await deviceCsr(d, await acme.crypto.createPrivateRsaKey(1024))),
+    ).catch((e: unknown) => e);
+    expect((weak as IssuanceError).errorClass).toBe('csr_rejected');
+    expect((weak as Error).message).toMatch(/weak.*RSA 1024; at least RSA 2048/);
+    const foreign = await issueCertificate(
+      request(d, await deviceCsr(device('weak.example.com', ['bank.example.org']))),
+    ).catch((e: unknown) => e);
+    expect((foreign as Error).message).toMatch(/names the inventory does not list: bank.example.org/);
+    expect(sentOrders).toHaveLength(0);
+  });
+
+  it('ends in a propagation timeout when DNS never shows the record, and removes the TXT', async () => {
+    const d = device('stuck.example.com');
+    lab.addAliases([d.common_name]);
+    const target = `stuck.example.com.${DELEGATE_ZONE}`;
+    lab.store.hidden.add(target);
+    const req = request(d, await deviceCsr(d));
+    req.dns.propagationTimeoutMs = 400;
+    const error = (await issueCertificate(req).catch((e: unknown) => e)) as IssuanceError;
+    lab.store.hidden.delete(target);
+    expect(error.errorClass).toBe('dns_propagation');
+    expect(error.message).toContain(lab.server);
+    expect(lab.store.get(lab.delegate, target, 'TXT')).toBeUndefined();
+  });
+});
