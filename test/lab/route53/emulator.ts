@@ -113,51 +113,56 @@ export class Route53Emulator {
   private route(req: IncomingMessage, res: ServerResponse, body: string): void {
     const url = new URL(req.url ?? '/', 'http://x');
     if (!/^AWS4-HMAC-SHA256 /.test(req.headers.authorization ?? '')) {
-      return this.error(res, 403, 'Sender', 'MissingAuthenticationToken', 'Missing Authentication Token');
+      this.error(res, 403, 'Sender', 'MissingAuthenticationToken', 'Missing Authentication Token');
+      return;
     }
-    let m: RegExpExecArray | null;
-    if (req.method === 'POST' && (m = /^\/2013-04-01\/hostedzone\/([^/]+)\/rrset\/?$/.exec(url.pathname))) {
+    const path = url.pathname;
+    const rrset = /^\/2013-04-01\/hostedzone\/([^/]+)\/rrset\/?$/.exec(path);
+    const change = /^\/2013-04-01\/change\/([^/]+)$/.exec(path);
+    const hostedZone = /^\/2013-04-01\/hostedzone\/([^/]+)$/.exec(path);
+    if (req.method === 'POST' && rrset) {
       this.requests.push('ChangeResourceRecordSets');
-      return this.changeRecordSets(res, m[1]!, body);
-    }
-    if (req.method === 'GET' && (m = /^\/2013-04-01\/hostedzone\/([^/]+)\/rrset\/?$/.exec(url.pathname))) {
+      this.changeRecordSets(res, rrset[1]!, body);
+    } else if (req.method === 'GET' && rrset) {
       this.requests.push('ListResourceRecordSets');
-      return this.listRecordSets(res, m[1]!, url.searchParams);
-    }
-    if (req.method === 'GET' && (m = /^\/2013-04-01\/change\/([^/]+)$/.exec(url.pathname))) {
+      this.listRecordSets(res, rrset[1]!, url.searchParams);
+    } else if (req.method === 'GET' && change) {
       this.requests.push('GetChange');
-      return this.getChange(res, m[1]!);
-    }
-    if (req.method === 'GET' && url.pathname === '/2013-04-01/hostedzonesbyname') {
+      this.getChange(res, change[1]!);
+    } else if (req.method === 'GET' && path === '/2013-04-01/hostedzonesbyname') {
       this.requests.push('ListHostedZonesByName');
-      const dnsName = normalise(url.searchParams.get('dnsname') ?? '');
-      const zones = [...this.store.zones.values()]
-        .filter((z) => !dnsName || z.name >= dnsName)
-        .sort((a, b) => (a.name < b.name ? -1 : 1));
-      const items = zones.map((z) => this.zoneXml(z)).join('');
-      return this.send(
-        res,
-        200,
-        `<ListHostedZonesByNameResponse xmlns="${NS}"><HostedZones>${items}</HostedZones>${dnsName ? `<DNSName>${dnsName}.</DNSName>` : ''}<IsTruncated>false</IsTruncated><MaxItems>100</MaxItems></ListHostedZonesByNameResponse>`,
-      );
-    }
-    if (req.method === 'GET' && (m = /^\/2013-04-01\/hostedzone\/([^/]+)$/.exec(url.pathname))) {
+      this.listZonesByName(res, normalise(url.searchParams.get('dnsname') ?? ''));
+    } else if (req.method === 'GET' && hostedZone) {
       this.requests.push('GetHostedZone');
-      const zone = this.store.zoneById(m[1]!);
-      if (!zone)
-        return this.error(res, 404, 'Sender', 'NoSuchHostedZone', `No hosted zone found with ID: ${m[1]}`);
-      return this.send(
-        res,
-        200,
-        `<GetHostedZoneResponse xmlns="${NS}">${this.zoneXml(zone)}<DelegationSet><NameServers><NameServer>ns1.${zone.name}</NameServer></NameServers></DelegationSet></GetHostedZoneResponse>`,
-      );
+      this.getHostedZone(res, hostedZone[1]!);
+    } else {
+      this.error(res, 404, 'Sender', 'UnknownOperationException', `no such operation: ${req.method} ${path}`);
     }
-    return this.error(
+  }
+
+  private listZonesByName(res: ServerResponse, dnsName: string): void {
+    const zones = [...this.store.zones.values()]
+      .filter((z) => !dnsName || z.name >= dnsName)
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    const items = zones.map((z) => this.zoneXml(z)).join('');
+    const name = dnsName ? `<DNSName>${dnsName}.</DNSName>` : '';
+    this.send(
       res,
-      404,
-      'Sender',
-      'UnknownOperationException',
-      `no such operation: ${req.method} ${url.pathname}`,
+      200,
+      `<ListHostedZonesByNameResponse xmlns="${NS}"><HostedZones>${items}</HostedZones>${name}<IsTruncated>false</IsTruncated><MaxItems>100</MaxItems></ListHostedZonesByNameResponse>`,
+    );
+  }
+
+  private getHostedZone(res: ServerResponse, id: string): void {
+    const zone = this.store.zoneById(id);
+    if (!zone) {
+      this.error(res, 404, 'Sender', 'NoSuchHostedZone', `No hosted zone found with ID: ${id}`);
+      return;
+    }
+    this.send(
+      res,
+      200,
+      `<GetHostedZoneResponse xmlns="${NS}">${this.zoneXml(zone)}<DelegationSet><NameServers><NameServer>ns1.${zone.name}</NameServer></NameServers></DelegationSet></GetHostedZoneResponse>`,
     );
   }
 
@@ -173,17 +178,22 @@ export class Route53Emulator {
     const fault = this.faults[0];
     if (fault) {
       if (--fault.count <= 0) this.faults.shift();
-      if (fault.code === 'InvalidChangeBatch')
-        return this.invalidBatch(res, ['Injected fault: the change batch was rejected']);
+      if (fault.code === 'InvalidChangeBatch') {
+        this.invalidBatch(res, ['Injected fault: the change batch was rejected']);
+        return;
+      }
       const message =
         fault.code === 'Throttling'
           ? 'Rate exceeded'
           : 'The request was rejected because Route 53 was still processing a prior request.';
-      return this.error(res, 400, 'Sender', fault.code, message);
+      this.error(res, 400, 'Sender', fault.code, message);
+      return;
     }
     const zone = this.store.zoneById(zoneId);
-    if (!zone)
-      return this.error(res, 404, 'Sender', 'NoSuchHostedZone', `No hosted zone found with ID: ${zoneId}`);
+    if (!zone) {
+      this.error(res, 404, 'Sender', 'NoSuchHostedZone', `No hosted zone found with ID: ${zoneId}`);
+      return;
+    }
     const doc = parser.parse(body) as {
       ChangeResourceRecordSetsRequest?: { ChangeBatch?: { Changes?: { Change?: unknown[] } } };
     };
@@ -196,8 +206,10 @@ export class Route53Emulator {
         ResourceRecords?: { ResourceRecord?: { Value: string }[] };
       };
     }[];
-    if (changes.length === 0)
-      return this.error(res, 400, 'Sender', 'InvalidInput', 'ChangeBatch must contain at least one change');
+    if (changes.length === 0) {
+      this.error(res, 400, 'Sender', 'InvalidInput', 'ChangeBatch must contain at least one change');
+      return;
+    }
     // Applied in order on a copy, committed only when every change is valid: all or nothing.
     const draft = new Map(zone.sets);
     const messages: string[] = [];
@@ -235,7 +247,10 @@ export class Route53Emulator {
       if (values.length === 0 && change.Action !== 'DELETE')
         messages.push(`Invalid Resource Record: empty values for ${label}`);
     }
-    if (messages.length > 0) return this.invalidBatch(res, messages);
+    if (messages.length > 0) {
+      this.invalidBatch(res, messages);
+      return;
+    }
     zone.sets.clear();
     for (const [k, v] of draft) zone.sets.set(k, v);
     const change: Change = {
@@ -254,8 +269,10 @@ export class Route53Emulator {
 
   private getChange(res: ServerResponse, id: string): void {
     const change = this.changes.get(id.replace(/^\/?change\//, ''));
-    if (!change)
-      return this.error(res, 404, 'Sender', 'NoSuchChange', `Could not find resource with ID: ${id}`);
+    if (!change) {
+      this.error(res, 404, 'Sender', 'NoSuchChange', `Could not find resource with ID: ${id}`);
+      return;
+    }
     change.polls++;
     const insync = change.polls >= this.insyncAfterPolls && Date.now() >= change.insyncAt;
     this.send(
@@ -267,8 +284,10 @@ export class Route53Emulator {
 
   private listRecordSets(res: ServerResponse, zoneId: string, query: URLSearchParams): void {
     const zone = this.store.zoneById(zoneId);
-    if (!zone)
-      return this.error(res, 404, 'Sender', 'NoSuchHostedZone', `No hosted zone found with ID: ${zoneId}`);
+    if (!zone) {
+      this.error(res, 404, 'Sender', 'NoSuchHostedZone', `No hosted zone found with ID: ${zoneId}`);
+      return;
+    }
     const max = Math.min(Number(query.get('maxitems') ?? 300), 300);
     const startName = query.get('name') ? normalise(query.get('name')!) : undefined;
     const startType = query.get('type') ?? undefined;
