@@ -120,7 +120,9 @@ export class AuthoritativeServer {
       this.tcp!.listen(port, '127.0.0.1', () => resolve());
     });
     this.port = (this.tcp.address() as { port: number }).port;
-    this.udp = createSocket('udp4');
+    // Pebble validates every name of an order at once (TXT plus CAA up the tree): hundreds of datagrams in a
+    // burst overflow the default 208 KiB receive buffer, and dropped queries become validation failures.
+    this.udp = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
     this.udp.on('message', (message, remote) => {
       let query: packet.Packet;
       try {
