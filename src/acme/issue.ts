@@ -155,7 +155,18 @@ interface PendingChallenge {
  */
 export async function issueCertificate(request: IssueRequest): Promise<IssuedCertificate> {
   installProblemRecorder();
-  return lastProblem.run({ problem: undefined }, () => issue(request));
+  try {
+    return await lastProblem.run({ problem: undefined }, () => issue(request));
+  } catch (error) {
+    if (request.signal?.aborted && !(error instanceof IssuanceError && error.errorClass === 'cancelled')) {
+      const reason =
+        request.signal.reason instanceof Error
+          ? request.signal.reason.message
+          : String(request.signal.reason);
+      throw new IssuanceError('cancelled', `cancelled: ${reason}`);
+    }
+    throw error;
+  }
 }
 
 async function issue(request: IssueRequest): Promise<IssuedCertificate> {

@@ -92,6 +92,20 @@ function request(d: Device, csrPem: string, extra: Partial<IssueRequest> = {}): 
   };
 }
 
+/** Each certificate of the chain is signed by the next, and the last by Pebble's root. */
+async function expectChainToPebbleRoot(chainPem: string): Promise<void> {
+  const { X509Certificate } = await import('node:crypto');
+  const chain = (chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+    (pem) => new X509Certificate(pem),
+  );
+  const root = new X509Certificate(await pebble.rootsPem());
+  for (let i = 0; i < chain.length; i++) {
+    const issuer = chain[i + 1] ?? root;
+    expect(chain[i]!.checkIssued(issuer)).toBe(true);
+    expect(chain[i]!.verify(issuer.publicKey)).toBe(true);
+  }
+}
+
 const delegateTxtCount = () => [...lab.delegate.sets.values()].filter((s) => s.type === 'TXT').length;
 
 describe('issuance against Pebble with DNS-01 through the delegate zone', () => {
@@ -106,6 +120,7 @@ describe('issuance against Pebble with DNS-01 through the delegate zone', () => 
       expect(issued.serial).toMatch(/^[0-9a-f]+$/);
       expect(Date.parse(issued.not_after)).toBeGreaterThan(Date.now());
       expect(issued.chain_pem.match(/BEGIN CERTIFICATE/g)!.length).toBeGreaterThanOrEqual(2);
+      await expectChainToPebbleRoot(issued.chain_pem);
     }
     expect(delegateTxtCount()).toBe(0);
   });
@@ -180,6 +195,22 @@ describe('issuance against Pebble with DNS-01 through the delegate zone', () => 
     ).catch((e: unknown) => e);
     expect((foreign as Error).message).toMatch(/names the inventory does not list: bank.example.org/);
     expect(sentOrders).toHaveLength(0);
+  });
+
+  it('stops on cancellation and still removes its TXT records', async () => {
+    const d = device('cancel.example.com');
+    lab.addAliases([d.common_name]);
+    const target = `cancel.example.com.${DELEGATE_ZONE}`;
+    lab.store.hidden.add(target); // propagation never completes: the job is cancelled while waiting
+    const controller = new AbortController();
+    const req = request(d, await deviceCsr(d), { signal: controller.signal });
+    req.dns.propagationTimeoutMs = 30_000;
+    setTimeout(() => controller.abort(new Error('job cancelled')), 300);
+    const error = await issueCertificate(req).catch((e: unknown) => e);
+    lab.store.hidden.delete(target);
+    expect((error as IssuanceError).errorClass).toBe('cancelled');
+    expect((error as Error).message).toMatch(/job cancelled/);
+    expect(lab.store.get(lab.delegate, target, 'TXT')).toBeUndefined();
   });
 
   it('ends in a propagation timeout when DNS never shows the record, and removes the TXT', async () => {
