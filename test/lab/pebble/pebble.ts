@@ -12,6 +12,8 @@ export interface Pebble {
   managementUrl: string;
   /** Trust anchor for Pebble's own HTTPS (the certificate the lab made for it). */
   httpsCaPem: string;
+  /** Pebble's HTTPS certificate and key (for a proxy that stands in front of it on loopback). */
+  tls: { cert: string; key: string };
   agent: Agent;
   /** The root(s) Pebble issues under, from its management port. */
   rootsPem(): Promise<string>;
@@ -150,6 +152,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
     directoryUrl,
     managementUrl,
     httpsCaPem,
+    tls: { cert: httpsCaPem, key: readFileSync(key, 'utf8') },
     agent,
     async rootsPem() {
       const root = await fetchText(`${managementUrl}/roots/0`, agent);
