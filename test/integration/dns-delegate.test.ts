@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkChallengeAliases, describeAliasProblems } from '../../src/dns/cname-check.ts';
 import { DnsError } from '../../src/dns/errors.ts';
+import { delegateNameservers } from '../../src/dns/nameservers.ts';
 import { waitForTxt } from '../../src/dns/propagation.ts';
 import { resolverFor } from '../../src/dns/resolver.ts';
 import { route53Provider } from '../../src/dns/route53-provider.ts';
@@ -103,6 +104,41 @@ describe('the Route53 provider against the emulator, with the real SDK', () => {
       .addTxt('x.example.net', 'v')
       .catch((e: unknown) => e);
     expect((error as DnsError).code).toBe('not_found');
+  });
+});
+
+describe('finding the delegate zone', () => {
+  it("answers the SDK's zone lookups", async () => {
+    const { GetHostedZoneCommand, ListHostedZonesByNameCommand, Route53Client } = await import(
+      '@aws-sdk/client-route-53'
+    );
+    const client = new Route53Client({
+      region: 'us-east-1',
+      endpoint: lab.route53.endpoint,
+      credentials: LAB_CREDENTIALS,
+    });
+    const zones = await client.send(new ListHostedZonesByNameCommand({ DNSName: DELEGATE_ZONE }));
+    expect(zones.HostedZones?.[0]).toMatchObject({
+      Id: `/hostedzone/${DELEGATE_ZONE_ID}`,
+      Name: `${DELEGATE_ZONE}.`,
+    });
+    const zone = await client.send(new GetHostedZoneCommand({ Id: DELEGATE_ZONE_ID }));
+    expect(zone.DelegationSet?.NameServers).toEqual([`ns1.${DELEGATE_ZONE}`]);
+  });
+
+  it("uses configured nameservers, or discovers them from the zone's NS records", async () => {
+    const base = {
+      provider: 'route53' as const,
+      delegate_zone: DELEGATE_ZONE,
+      hosted_zone_id: DELEGATE_ZONE_ID,
+    };
+    expect(await delegateNameservers({ ...base, propagation: { nameservers: ['192.0.2.53:5353'] } })).toEqual(
+      ['192.0.2.53:5353'],
+    );
+    expect(await delegateNameservers({ ...base, resolvers: [lab.server] })).toEqual(['127.0.0.1']);
+    await expect(
+      delegateNameservers({ ...base, delegate_zone: 'nowhere.example.org', resolvers: [lab.server] }),
+    ).rejects.toThrow(/cannot find the nameservers of nowhere.example.org/);
   });
 });
 

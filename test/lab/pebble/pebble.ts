@@ -26,6 +26,8 @@ export interface PebbleOptions {
   dnsServer: string;
   certificateValidityPeriod?: number;
   env?: Record<string, string>;
+  /** Require external account binding with these key ids → base64url HMAC keys. */
+  eab?: Record<string, string>;
 }
 
 async function freePort(): Promise<number> {
@@ -96,7 +98,8 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       httpPort,
       tlsPort,
       ocspResponderURL: '',
-      externalAccountBindingRequired: false,
+      externalAccountBindingRequired: options.eab !== undefined,
+      ...(options.eab ? { externalAccountMACKeys: options.eab } : {}),
       ...(options.certificateValidityPeriod
         ? { certificateValidityPeriod: options.certificateValidityPeriod }
         : {}),
