@@ -37,6 +37,8 @@ export interface IssueRequest {
   log?: (step: string, message: string) => void;
   /** Waits longer than this for a CA's Retry-After are not waited: the error is reported instead. */
   maxRetryAfterMs?: number;
+  /** A CA request that takes longer fails (class ca_unavailable); default 30 s. Applies process-wide. */
+  caTimeoutMs?: number;
 }
 
 export interface IssuedCertificate {
@@ -112,16 +114,21 @@ async function caStep<T>(step: string, request: IssueRequest, run: () => Promise
   const maxWait = request.maxRetryAfterMs ?? 30_000;
   for (let attempt = 1; ; attempt++) {
     store.problem = undefined;
+    const started = Date.now();
     try {
       return await run();
     } catch (error) {
       if (request.signal?.aborted) throw new IssuanceError('cancelled', `${step}: cancelled`);
       const problem = recordedProblem();
+      // acme-client turns an axios timeout into a TypeError of its own; the elapsed time tells it apart.
+      const timedOut = !problem && Date.now() - started >= 0.95 * (request.caTimeoutMs ?? 30_000);
       const errorClass = problem
         ? classifyProblem(problem)
-        : isNetworkError(error)
+        : isNetworkError(error) || timedOut
           ? 'ca_unavailable'
           : 'internal';
+      if (timedOut)
+        (error as Error).message = `no answer from the CA within ${request.caTimeoutMs ?? 30_000} ms`;
       const wait = retryAfterMs(problem?.retryAfter) ?? 250 * 2 ** attempt;
       const retryable = errorClass === 'ca_unavailable' || errorClass === 'ca_rate_limited';
       if (retryable && attempt < 3 && wait <= maxWait) {
@@ -155,6 +162,7 @@ interface PendingChallenge {
  */
 export async function issueCertificate(request: IssueRequest): Promise<IssuedCertificate> {
   installProblemRecorder();
+  acme.axios.defaults.timeout = request.caTimeoutMs ?? 30_000;
   try {
     return await lastProblem.run({ problem: undefined }, () => issue(request));
   } catch (error) {

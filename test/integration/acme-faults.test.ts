@@ -118,6 +118,17 @@ describe('CA errors reach the report classified', () => {
     expect(issued.serial).toMatch(/^[0-9a-f]+$/);
   });
 
+  it('a CA that stops answering ends as ca_unavailable after the timeout', async () => {
+    proxy.failNext('hang', { path: /finalize/ });
+    proxy.failNext('hang', { path: /finalize/ });
+    proxy.failNext('hang', { path: /finalize/ });
+    const error = (await issueCertificate(await job({ caTimeoutMs: 300 })).catch(
+      (e: unknown) => e,
+    )) as IssuanceError;
+    expect(error.errorClass).toBe('ca_unavailable');
+    expect(error.message).toMatch(/^finalize: /);
+  });
+
   it('a badNonce is retried by the client', async () => {
     proxy.failNext('badNonce', { path: /new-order|order-plz/ });
     const issued = await issueCertificate(await job());

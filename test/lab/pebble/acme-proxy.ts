@@ -3,14 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Agent, createServer, request as httpsRequest, type Server } from 'node:https';
 import { ariCertificateId } from '../../../src/acme/ari.ts';
 
-export type CaFault = 'rateLimited' | 'serverInternal' | 'badNonce';
+export type CaFault = 'rateLimited' | 'serverInternal' | 'badNonce' | 'hang';
 
 export interface RenewalWindow {
   start: string;
   end: string;
 }
 
-const PROBLEM_TYPES: Record<CaFault, { status: number; type: string; detail: string }> = {
+const PROBLEM_TYPES: Record<Exclude<CaFault, 'hang'>, { status: number; type: string; detail: string }> = {
   rateLimited: {
     status: 429,
     type: 'urn:ietf:params:acme:error:rateLimited',
@@ -118,6 +118,7 @@ export class AcmeProxy {
     const fault = req.method === 'POST' ? this.faults.find((f) => f.path.test(path)) : undefined;
     if (fault) {
       this.faults.splice(this.faults.indexOf(fault), 1);
+      if (fault.kind === 'hang') return; // never answers; the client's timeout must end it
       const p = PROBLEM_TYPES[fault.kind];
       const upstreamNonce = await this.freshNonce(req.headers.host ?? '');
       this.problem(res, p.status, p.type, p.detail, {
