@@ -18,6 +18,8 @@ export interface CertificateRecord {
 /** How to reach the device. Secrets are referenced by NAME, never by value. */
 export interface Connection {
   port?: number;
+  /** Where the device serves the rotated certificate, for verification (default: port, or 443 for Linux). */
+  tls_port?: number;
   /** Name of the secret holding the credential (API key, password or SSH private key). */
   credentials?: string;
   /** SSH only: name of the secret holding the private key's passphrase. */

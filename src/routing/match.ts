@@ -11,7 +11,7 @@ export type RouteResult = { matched: true; route: Route; index: number } | { mat
 /** A compiled rule list: first match wins; a miss explains the closest rule. */
 export type RouteMatcher = (device: Device) => RouteResult;
 
-const SEGMENT = /^[a-z0-9][a-z0-9_+-]*$/;
+const SEGMENT = /^[a-z0-9][a-z0-9_+()-]*$/;
 
 /**
  * Why an os_version pattern is invalid, or undefined. Patterns are exact dotted versions (`9.1.0`, `10.2.4-h3`)
@@ -26,7 +26,7 @@ export function osVersionPatternProblem(pattern: string): string | undefined {
       return `"${pattern}": x stands for a whole segment only (10.x, 10.2.x), not part of one ("${segment}")`;
     }
     if (!SEGMENT.test(segment)) {
-      return `"${pattern}" has an invalid segment "${segment}" (letters, digits, _ + - between dots, or x)`;
+      return `"${pattern}" has an invalid segment "${segment}" (letters, digits, _ + - ( ) between dots, or x)`;
     }
   }
   return undefined;

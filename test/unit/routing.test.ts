@@ -73,7 +73,7 @@ describe('os_version patterns', () => {
     ['  ', /empty/],
     ['10.*', /invalid segment "\*"/],
     ['10 2', /invalid segment/],
-    ['9.3(8)', /invalid segment/],
+    ['9.3[8]', /invalid segment/],
     ['-1.2', /invalid segment/],
   ])('rejects %j', (pattern, message) => {
     expect(osVersionPatternProblem(pattern)).toMatch(message);
@@ -216,5 +216,14 @@ describe('the reason for a miss', () => {
 
   it('says when there are no rules at all', () => {
     expect(reason(device(), [])).toMatch(/has no rules/);
+  });
+});
+
+describe('versions with parentheses (NX-OS style)', () => {
+  it('matches 9.3(8) exactly and by 9.x', () => {
+    expect(osVersionPatternProblem('9.3(8)')).toBeUndefined();
+    expect(osVersionMatches('9.3(8)', '9.3(8)')).toBe(true);
+    expect(osVersionMatches('9.x', '9.3(8)')).toBe(true);
+    expect(osVersionMatches('9.3(8)', '9.3(9)')).toBe(false);
   });
 });
