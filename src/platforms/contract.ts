@@ -1,0 +1,60 @@
+import type { Device, KeyPolicy, Route } from '../model/types.ts';
+
+/**
+ * The one contract every platform driver implements (src/platforms/<name>/). The pipeline in src/rotate calls
+ * these in order — precheck, generateCsr, install, activate, then cleanup after verification or rollback after
+ * a failure — and never sees a private key: drivers return CSRs and receipts, never keys.
+ */
+export interface PlatformDriver {
+  readonly name: string;
+  connect(context: DriverContext): Promise<DriverSession>;
+}
+
+export interface DriverContext {
+  device: Device;
+  route: Route;
+  /** Reads a secret by the NAME the inventory gives (connection.credentials, …); never logged. */
+  secret(name: string): string;
+  log(message: string): void;
+  signal: AbortSignal;
+}
+
+/** Where the device serves the certificate being rotated, for the TLS verification. */
+export interface TlsEndpoint {
+  host: string;
+  port: number;
+  servername: string;
+}
+
+/** What install did, so activate, rollback and cleanup know exactly what to touch. */
+export interface InstallReceipt {
+  /** Driver-specific references (file paths, certificate names on the device, profile names…). */
+  [key: string]: unknown;
+}
+
+export interface CsrRequest {
+  /** Every name, common name first. */
+  names: string[];
+  key: KeyPolicy;
+  /** Unique per rotation, safe as a file or object name on the device ([a-z0-9-]). */
+  rotationId: string;
+}
+
+export interface DriverSession {
+  /** Reachability and credentials; throws with a clear message when the device cannot be rotated. */
+  precheck(): Promise<void>;
+  /** The device generates a new key (kept on the device) and returns a CSR for every name. */
+  generateCsr(request: CsrRequest): Promise<string>;
+  /** Puts the full chain next to the new key; the previous certificate stays in place and in use. */
+  install(chainPem: string, request: CsrRequest): Promise<InstallReceipt>;
+  /** Switches the service to the new key and chain (commit, profile update, reload…). */
+  activate(receipt: InstallReceipt): Promise<void>;
+  /** Restores the previous key and chain and re-activates them. */
+  rollback(receipt: InstallReceipt): Promise<void>;
+  /** After verification passed: removes the previous certificate and key. */
+  cleanup(receipt: InstallReceipt): Promise<void>;
+  /** After a failure before install: removes the unused new key. */
+  discard(request: CsrRequest): Promise<void>;
+  tlsEndpoint(): TlsEndpoint;
+  close(): Promise<void>;
+}

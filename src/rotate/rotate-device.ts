@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import { checkCsr, deviceNames } from '../acme/csr-policy.ts';
+import { IssuanceError } from '../acme/errors.ts';
+import type { IssuedCertificate } from '../acme/issue.ts';
+import type { Device, KeyPolicy, Route } from '../model/types.ts';
+import type { CsrRequest, DriverSession, InstallReceipt, PlatformDriver } from '../platforms/contract.ts';
+import { fetchServedChain, servedChainProblems } from '../verify/tls.ts';
+import { RESULT_SCHEMA, type RotationResult } from './result.ts';
+
+export interface RotateOptions {
+  driver: PlatformDriver;
+  /** Turns the device's CSR into a chain (issueCertificate with the authority, account and DNS bound). */
+  issue(csrPem: string, device: Device): Promise<IssuedCertificate>;
+  /** The authority's roots, to verify the served chain. */
+  rootsPem: string[];
+  expectedIssuers?: string[];
+  key: KeyPolicy;
+  secret(name: string): string;
+  log?(phase: string, message: string): void;
+  now?(): Date;
+  dryRun?: boolean;
+  runUrl?: string;
+  /** How long verification waits for the device to serve the new certificate (reloads take a moment). */
+  verifyTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A failure inside a phase, with the class the report shows. */
+class PhaseError extends Error {
+  constructor(
+    readonly errorClass: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function rotationId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `ottr-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Rotates one device through precheck → csr → order → install → verify → cleanup, rolling back when install
+ * or verify fails and then checking that the previous certificate is served again. Never throws: every outcome
+ * is a result.
+ */
+export async function rotateDevice(
+  device: Device,
+  route: Route,
+  options: RotateOptions,
+): Promise<RotationResult> {
+  const now = options.now ?? (() => new Date());
+  const log = options.log ?? (() => {});
+  const result: RotationResult = {
+    schema: RESULT_SCHEMA,
+    system_name: device.system_name,
+    status: 'failed',
+    phases: [],
+  };
+  if (options.runUrl) result.run_url = options.runUrl;
+  if (options.dryRun) result.dry_run = true;
+  const names = deviceNames(device);
+  const request: CsrRequest = { names, key: options.key, rotationId: rotationId(now()) };
+  let phase = 'precheck';
+  let session: DriverSession | undefined;
+  let receipt: InstallReceipt | undefined;
+  let csrMade = false;
+  const controller = new AbortController();
+  options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
+
+  async function timed<T>(name: string, run: () => Promise<T>): Promise<T> {
+    phase = name;
+    const started = Date.now();
+    log(name, 'started');
+    try {
+      return await run();
+    } finally {
+      result.phases.push({ name, ms: Date.now() - started });
+    }
+  }
+
+  const fail = (errorClass: string, message: string) => {
+    result.error = { phase, class: errorClass, message };
+  };
+
+  try {
+    session = await timed('precheck', async () => {
+      const s = await options.driver
+        .connect({
+          device,
+          route,
+          secret: options.secret,
+          log: (m) => log(phase, m),
+          signal: controller.signal,
+        })
+        .catch((e: unknown) => {
+          throw new PhaseError('device_unreachable', (e as Error).message);
+        });
+      await s.precheck().catch((e: unknown) => {
+        throw new PhaseError('precheck_failed', (e as Error).message);
+      });
+      const served = await fetchServedChain(s.tlsEndpoint(), 5000).catch(() => []);
+      if (served[0])
+        result.previous = {
+          serial: served[0].serialNumber.toLowerCase(),
+          not_after: new Date(served[0].validTo).toISOString(),
+        };
+      return s;
+    });
+
+    const { pem: csrPem, spki } = await timed('csr', async () => {
+      const pem = await session!.generateCsr(request).catch((e: unknown) => {
+        throw new PhaseError(
+          'device_error',
+          `the device could not make a key and CSR: ${(e as Error).message}`,
+        );
+      });
+      csrMade = true;
+      const checked = await checkCsr(pem, device, options.key);
+      if (!checked.ok) throw new PhaseError('csr_rejected', checked.problems.join('; '));
+      return { pem, spki: checked.csr.spki };
+    });
+
+    if (options.dryRun) {
+      result.status = 'skipped';
+      await session.discard(request).catch(() => {});
+      return result;
+    }
+
+    const issued = await timed('order', () => options.issue(csrPem, device));
+
+    receipt = await timed('install', async () => {
+      const r = await session!.install(issued.chain_pem, request).catch((e: unknown) => {
+        throw new PhaseError('install_failed', (e as Error).message);
+      });
+      receipt = r;
+      await session!.activate(r).catch((e: unknown) => {
+        throw new PhaseError('activate_failed', (e as Error).message);
+      });
+      return r;
+    });
+
+    await timed('verify', async () => {
+      const deadline = Date.now() + (options.verifyTimeoutMs ?? 30_000);
+      let problems: string[] = [];
+      for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+        const chain = await fetchServedChain(session!.tlsEndpoint(), 5000).catch((e: unknown) => {
+          problems = [(e as Error).message];
+          return undefined;
+        });
+        if (chain) {
+          problems = servedChainProblems(chain, {
+            serial: issued.serial,
+            spki,
+            names,
+            rootsPem: options.rootsPem,
+            notBefore: issued.not_before,
+            notAfter: issued.not_after,
+            ...(options.expectedIssuers ? { expectedIssuers: options.expectedIssuers } : {}),
+          });
+        }
+        if (problems.length === 0) return;
+        if (Date.now() > deadline) throw new PhaseError('verify_failed', problems.join('; '));
+        await sleep(delay);
+      }
+    });
+
+    result.status = 'rotated';
+    result.certificate = {
+      not_before: issued.not_before,
+      not_after: issued.not_after,
+      serial: issued.serial,
+      issuer: issued.issuer,
+      sha256_fingerprint: issued.sha256_fingerprint,
+      rotated_at: now().toISOString(),
+      ...(issued.renewal_window ? { renewal_window: issued.renewal_window } : {}),
+    };
+    await timed('cleanup', () => session!.cleanup(receipt!)).catch((e: unknown) => {
+      result.warnings = [
+        `the previous certificate could not be removed from the device: ${(e as Error).message}`,
+      ];
+    });
+    return result;
+  } catch (error) {
+    if (error instanceof PhaseError) fail(error.errorClass, error.message);
+    else if (error instanceof IssuanceError) fail(error.errorClass, error.message);
+    else fail('internal', (error as Error).message);
+    if (session && receipt && (phase === 'install' || phase === 'verify')) {
+      await timed('rollback', () => rollBack(session!, receipt!, result)).catch((e: unknown) => {
+        result.rollback = { restored: false, message: `rollback failed: ${(e as Error).message}` };
+      });
+    } else if (session && csrMade && !receipt) {
+      await session.discard(request).catch(() => {});
+    }
+    return result;
+  } finally {
+    await session?.close().catch(() => {});
+  }
+}
+
+/** Restores the previous certificate and checks it is served again. */
+async function rollBack(
+  session: DriverSession,
+  receipt: InstallReceipt,
+  result: RotationResult,
+): Promise<void> {
+  await session.rollback(receipt);
+  const expected = result.previous?.serial;
+  const deadline = Date.now() + 30_000;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    const chain = await fetchServedChain(session.tlsEndpoint(), 5000).catch(() => []);
+    const served = chain[0]?.serialNumber.toLowerCase();
+    if (expected === undefined ? served !== undefined : served === expected) {
+      result.status = 'rolled_back';
+      result.rollback = {
+        restored: true,
+        message: `the previous certificate${expected ? ` (serial ${expected})` : ''} is served again`,
+      };
+      return;
+    }
+    if (Date.now() > deadline) {
+      result.rollback = {
+        restored: false,
+        message: `after rollback the device serves ${served ?? 'nothing'}, not ${expected ?? 'its previous certificate'}`,
+      };
+      return;
+    }
+    await sleep(delay);
+  }
+}

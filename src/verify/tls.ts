@@ -1,0 +1,114 @@
+import { X509Certificate } from 'node:crypto';
+import { connect, type PeerCertificate } from 'node:tls';
+import type { TlsEndpoint } from '../platforms/contract.ts';
+
+/** The chain a TLS server presents for an SNI name, leaf first, as it is sent (nothing is trusted yet). */
+export function fetchServedChain(endpoint: TlsEndpoint, timeoutMs = 10_000): Promise<X509Certificate[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({
+      host: endpoint.host,
+      port: endpoint.port,
+      servername: endpoint.servername,
+      rejectUnauthorized: false, // trust is decided below against the authority's roots, not the system store
+      timeout: timeoutMs,
+    });
+    socket.once('secureConnect', () => {
+      const chain: X509Certificate[] = [];
+      let cert: PeerCertificate | undefined = socket.getPeerCertificate(true);
+      const seen = new Set<string>();
+      while (cert?.raw && !seen.has(cert.fingerprint256)) {
+        seen.add(cert.fingerprint256);
+        chain.push(new X509Certificate(cert.raw));
+        cert = (cert as { issuerCertificate?: PeerCertificate }).issuerCertificate;
+      }
+      socket.end();
+      resolve(chain);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      reject(new Error(`no TLS handshake with ${endpoint.host}:${endpoint.port} within ${timeoutMs} ms`));
+    });
+    socket.once('error', (error) =>
+      reject(
+        new Error(
+          `TLS to ${endpoint.host}:${endpoint.port} failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
+        ),
+      ),
+    );
+  });
+}
+
+export interface Expected {
+  serial: string;
+  /** DER SubjectPublicKeyInfo of the CSR. */
+  spki: Uint8Array;
+  names: string[];
+  /** Trust anchors of the authority (PEM). */
+  rootsPem: string[];
+  notBefore: string;
+  notAfter: string;
+  /** Accepted issuer organisation values; empty or absent = any. */
+  expectedIssuers?: string[];
+  now?: Date;
+}
+
+const normaliseSerial = (s: string) => s.toLowerCase().replace(/:/g, '').replace(/^0+/, '');
+
+/** Every way the served chain differs from what was issued; empty when the device serves the new certificate. */
+export function servedChainProblems(chain: X509Certificate[], expected: Expected): string[] {
+  const leaf = chain[0];
+  if (!leaf) return ['the device presented no certificate'];
+  const problems: string[] = [];
+  if (normaliseSerial(leaf.serialNumber) !== normaliseSerial(expected.serial)) {
+    problems.push(
+      `the device serves serial ${leaf.serialNumber.toLowerCase()}, not the issued ${expected.serial}`,
+    );
+  }
+  const spki = leaf.publicKey.export({ type: 'spki', format: 'der' });
+  if (!Buffer.from(expected.spki).equals(spki))
+    problems.push("the served certificate does not carry the key from the device's CSR");
+  for (const name of expected.names) {
+    const probe = name.startsWith('*.') ? `ottr-check${name.slice(1)}` : name;
+    if (leaf.checkHost(probe) === undefined) problems.push(`the served certificate does not cover ${name}`);
+  }
+  const now = (expected.now ?? new Date()).getTime();
+  if (Date.parse(leaf.validFrom) > now + 60_000)
+    problems.push(`the served certificate is not valid before ${leaf.validFrom}`);
+  if (Date.parse(leaf.validTo) <= now) problems.push(`the served certificate expired at ${leaf.validTo}`);
+  if (
+    Math.abs(Date.parse(leaf.validTo) - Date.parse(expected.notAfter)) > 1000 ||
+    Math.abs(Date.parse(leaf.validFrom) - Date.parse(expected.notBefore)) > 1000
+  ) {
+    problems.push("the served certificate's validity differs from the issued one");
+  }
+  const issuers = expected.expectedIssuers ?? [];
+  if (issuers.length > 0) {
+    const org = /(?:^|\n)O=([^\n]+)/.exec(leaf.issuer)?.[1];
+    if (!org || !issuers.includes(org))
+      problems.push(`the issuer organisation ${org ?? '(none)'} is not one of ${issuers.join(', ')}`);
+  }
+  problems.push(
+    ...chainProblems(
+      chain,
+      expected.rootsPem.map((pem) => new X509Certificate(pem)),
+    ),
+  );
+  return problems;
+}
+
+/** The chain must link leaf → intermediates → one of the roots by signatures, each within its validity. */
+export function chainProblems(chain: X509Certificate[], roots: X509Certificate[]): string[] {
+  for (let i = 0; i < chain.length; i++) {
+    const cert = chain[i]!;
+    const root = roots.find((r) => cert.checkIssued(r) && cert.verify(r.publicKey));
+    if (root) return [];
+    const next = chain[i + 1];
+    if (!next) break;
+    if (!cert.checkIssued(next) || !cert.verify(next.publicKey)) {
+      return [`the served chain is broken after ${cert.subject.replace(/\n/g, ', ')}`];
+    }
+  }
+  if (chain.length > 0 && roots.some((r) => r.fingerprint256 === chain[chain.length - 1]!.fingerprint256))
+    return [];
+  return ['the served chain does not lead to a root of the authority (is the intermediate missing?)'];
+}

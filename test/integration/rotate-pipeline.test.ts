@@ -1,0 +1,187 @@
+import * as acme from 'acme-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registerAccount } from '../../src/acme/account.ts';
+import { issueCertificate } from '../../src/acme/issue.ts';
+import { resolverFor } from '../../src/dns/resolver.ts';
+import { route53Provider } from '../../src/dns/route53-provider.ts';
+import type { Authority, Device, Route } from '../../src/model/types.ts';
+import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
+import { fetchServedChain } from '../../src/verify/tls.ts';
+import { TlsDevice } from '../lab/devices/tls-device.ts';
+import {
+  DELEGATE_ZONE,
+  DELEGATE_ZONE_ID,
+  type DnsLab,
+  LAB_CREDENTIALS,
+  startDnsLab,
+} from '../lab/dns/lab.ts';
+import { type Pebble, startPebble } from '../lab/pebble/pebble.ts';
+
+let lab: DnsLab;
+let pebble: Pebble;
+let accountKeyPem: string;
+let roots: string[];
+const authority: Authority = {
+  directory: 'https://unused.invalid/dir',
+  account_key_secret: 'LAB_ACCOUNT_KEY',
+  key: { type: 'ecdsa', curve: 'P-256' },
+};
+const route: Route = { name: 'lab', match: { host_platform: 'linux' }, platform: 'linux-ssh' };
+const devices: TlsDevice[] = [];
+
+beforeAll(async () => {
+  lab = await startDnsLab();
+  pebble = await startPebble({ dnsServer: lab.server });
+  acme.axios.defaults.httpsAgent = pebble.agent;
+  accountKeyPem = (await registerAccount(authority, pebble.directoryUrl, {})).accountKeyPem;
+  roots = [await pebble.rootsPem()];
+}, 60_000);
+afterEach(async () => {
+  await Promise.all(devices.splice(0).map((d) => d.stop()));
+});
+afterAll(async () => {
+  await pebble?.stop();
+  await lab?.stop();
+});
+
+let counter = 0;
+async function setup(): Promise<{
+  device: Device;
+  sim: TlsDevice;
+  options: RotateOptions;
+  orders: () => number;
+}> {
+  const name = `dev${counter++}.example.com`;
+  const device: Device = {
+    system_name: name.split('.')[0]!,
+    common_name: name,
+    subject_alternative_names: [`www.${name}`],
+    host_platform: 'linux',
+    os_version: '12',
+    data_center: 'lab',
+    certificate_authority: 'lab',
+  };
+  lab.addAliases([name, `www.${name}`]);
+  const sim = new TlsDevice([name, `www.${name}`]);
+  await sim.start();
+  devices.push(sim);
+  let orders = 0;
+  const options: RotateOptions = {
+    driver: sim.driver(),
+    key: authority.key!,
+    rootsPem: roots,
+    secret: () => 'unused',
+    verifyTimeoutMs: 1500,
+    issue: (csrPem, d) => {
+      orders++;
+      return issueCertificate({
+        device: d,
+        csrPem,
+        authority,
+        directoryUrl: pebble.directoryUrl,
+        accountKeyPem,
+        dns: {
+          provider: route53Provider({
+            hostedZoneId: DELEGATE_ZONE_ID,
+            endpoint: lab.route53.endpoint,
+            credentials: LAB_CREDENTIALS,
+            baseDelayMs: 5,
+          }),
+          delegateZone: DELEGATE_ZONE,
+          nameservers: [lab.server],
+          propagationTimeoutMs: 5000,
+          aliasResolver: resolverFor([lab.server]),
+        },
+      });
+    },
+  };
+  return { device, sim, options, orders: () => orders };
+}
+
+const servedSerial = async (sim: TlsDevice) =>
+  (
+    await fetchServedChain({ host: '127.0.0.1', port: sim.port, servername: sim.names[0]! })
+  )[0]!.serialNumber.toLowerCase();
+
+describe('rotateDevice through every phase', () => {
+  it('rotates: the device serves the new certificate, and its key never left it', async () => {
+    const { device, sim, options } = await setup();
+    const before = await servedSerial(sim);
+    const result = await rotateDevice(device, route, options);
+    expect(result.status, JSON.stringify(result.error)).toBe('rotated');
+    expect(result.previous?.serial).toBe(before);
+    expect(await servedSerial(sim)).toBe(result.certificate!.serial);
+    expect(result.phases.map((p) => p.name)).toEqual([
+      'precheck',
+      'csr',
+      'order',
+      'install',
+      'verify',
+      'cleanup',
+    ]);
+    expect(result.certificate).toMatchObject({
+      serial: expect.stringMatching(/^[0-9a-f]+$/),
+      rotated_at: expect.any(String),
+    });
+    for (const message of sim.received) expect(message).not.toMatch(/PRIVATE KEY/);
+    expect(JSON.stringify(result)).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('rolls back when the device keeps serving the old certificate after activation', async () => {
+    const { device, sim, options } = await setup();
+    const before = await servedSerial(sim);
+    sim.faults.add('keepsServingOld');
+    const result = await rotateDevice(device, route, options);
+    expect(result.status).toBe('rolled_back');
+    expect(result.error).toMatchObject({ phase: 'verify', class: 'verify_failed' });
+    expect(result.error!.message).toMatch(/serves serial .* not the issued/);
+    expect(result.rollback).toMatchObject({ restored: true });
+    expect(await servedSerial(sim)).toBe(before);
+  });
+
+  it('rolls back when activation fails, and the old certificate is still served', async () => {
+    const { device, sim, options } = await setup();
+    const before = await servedSerial(sim);
+    sim.faults.add('activateFails');
+    const result = await rotateDevice(device, route, options);
+    expect(result.status).toBe('rolled_back');
+    expect(result.error).toMatchObject({
+      phase: 'install',
+      class: 'activate_failed',
+      message: expect.stringMatching(/reload failed/),
+    });
+    expect(await servedSerial(sim)).toBe(before);
+  });
+
+  it('fails at precheck when the device is unreachable, ordering nothing', async () => {
+    const { device, sim, options, orders } = await setup();
+    sim.faults.add('unreachable');
+    const result = await rotateDevice(device, route, options);
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { phase: 'precheck', class: 'device_unreachable' },
+    });
+    expect(orders()).toBe(0);
+  });
+
+  it('refuses a CSR with a name the inventory does not list, and the device drops the unused key', async () => {
+    const { device, sim, options, orders } = await setup();
+    sim.faults.add('csrWithForeignName');
+    const result = await rotateDevice(device, route, options);
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { phase: 'csr', class: 'csr_rejected', message: expect.stringMatching(/intruder.example.org/) },
+    });
+    expect(orders()).toBe(0);
+    expect(sim.pendingKeyCount).toBe(0);
+  });
+
+  it('dry run: precheck and CSR check only', async () => {
+    const { device, sim, options, orders } = await setup();
+    const result = await rotateDevice(device, route, { ...options, dryRun: true });
+    expect(result).toMatchObject({ status: 'skipped', dry_run: true });
+    expect(result.phases.map((p) => p.name)).toEqual(['precheck', 'csr']);
+    expect(orders()).toBe(0);
+    expect(sim.pendingKeyCount).toBe(0);
+  });
+});
