@@ -17,6 +17,8 @@ export interface DriverContext {
   secret(name: string): string;
   log(message: string): void;
   signal: AbortSignal;
+  /** Sees every byte the driver receives from the device (audits: no private key may ever arrive). */
+  audit?(received: string): void;
 }
 
 /** Where the device serves the certificate being rotated, for the TLS verification. */

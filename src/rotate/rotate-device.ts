@@ -23,6 +23,7 @@ export interface RotateOptions {
   /** How long verification waits for the device to serve the new certificate (reloads take a moment). */
   verifyTimeoutMs?: number;
   signal?: AbortSignal;
+  audit?(received: string): void;
 }
 
 /** A failure inside a phase, with the class the report shows. */
@@ -95,6 +96,7 @@ export async function rotateDevice(
           secret: options.secret,
           log: (m) => log(phase, m),
           signal: controller.signal,
+          ...(options.audit ? { audit: options.audit } : {}),
         })
         .catch((e: unknown) => {
           throw new PhaseError('device_unreachable', (e as Error).message);

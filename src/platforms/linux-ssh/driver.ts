@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { Client, type ConnectConfig } from 'ssh2';
+import type {
+  CsrRequest,
+  DriverContext,
+  DriverSession,
+  InstallReceipt,
+  PlatformDriver,
+} from '../contract.ts';
+import { shellQuote } from '../shell.ts';
+
+export interface LinuxOptions {
+  certificate_path: string;
+  key_path: string;
+  reload_command: string;
+  hooks_dir?: string;
+}
+
+const DEFAULTS: LinuxOptions = {
+  certificate_path: '/etc/ssl/ottr/fullchain.pem',
+  key_path: '/etc/ssl/ottr/privkey.pem',
+  reload_command: 'systemctl reload nginx',
+};
+
+/** `SHA256:<base64 without padding>` of an SSH host key blob, as `ssh-keygen -l` prints it. */
+export function hostKeyFingerprint(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+
+interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The shell steps a Linux host runs, shared by the SSH and SSM drivers; every value is quoted. */
+export function linuxSteps(options: LinuxOptions, request: CsrRequest, sudo: boolean) {
+  const s = sudo ? 'sudo -n ' : '';
+  const q = shellQuote;
+  const id = request.rotationId;
+  const newKey = `${options.key_path}.${id}.new`;
+  const newCert = `${options.certificate_path}.${id}.new`;
+  const prevKey = `${options.key_path}.${id}.prev`;
+  const prevCert = `${options.certificate_path}.${id}.prev`;
+  const keygen =
+    request.key.type === 'rsa'
+      ? `-algorithm RSA -pkeyopt rsa_keygen_bits:${request.key.size ?? 2048}`
+      : `-algorithm EC -pkeyopt ec_paramgen_curve:${request.key.curve ?? 'P-256'}`;
+  const subject = `/CN=${request.names[0]}`;
+  const san = `subjectAltName=${request.names.map((n) => `DNS:${n}`).join(',')}`;
+  const hooks = (kind: 'pre' | 'post') =>
+    options.hooks_dir
+      ? `for h in ${q(`${options.hooks_dir}/${kind}`)}/*.sh; do [ -x "$h" ] || continue; ${s}"$h" || exit 1; done`
+      : 'true';
+  return {
+    precheck: `command -v openssl >/dev/null && ${s}test -r ${q(options.certificate_path)} && ${s}test -r ${q(options.key_path)}`,
+    csr: `set -e; umask 077; ${s}openssl genpkey ${keygen} -out ${q(newKey)} 2>/dev/null; ${s}chmod 600 ${q(newKey)}; ${s}openssl req -new -key ${q(newKey)} -subj ${q(subject)} -addext ${q(san)}`,
+    install: `set -e; umask 022; ${s}tee ${q(newCert)} >/dev/null`,
+    activate: [
+      'set -e',
+      hooks('pre'),
+      `${s}cp -p ${q(options.certificate_path)} ${q(prevCert)}`,
+      `${s}cp -p ${q(options.key_path)} ${q(prevKey)}`,
+      `${s}mv -f ${q(newKey)} ${q(options.key_path)}`,
+      `${s}mv -f ${q(newCert)} ${q(options.certificate_path)}`,
+      `${s}sh -c ${q(options.reload_command)}`,
+      hooks('post'),
+    ].join('; '),
+    // Activation may have stopped anywhere: restore what was saved (if it got that far) and reload.
+    rollback: `set -e; if ${s}test -f ${q(prevCert)}; then ${s}cp -p ${q(prevCert)} ${q(options.certificate_path)}; ${s}cp -p ${q(prevKey)} ${q(options.key_path)}; fi; ${s}sh -c ${q(options.reload_command)}`,
+    cleanup: `${s}rm -f ${q(prevCert)} ${q(prevKey)}`,
+    discard: `${s}rm -f ${q(newKey)} ${q(newCert)}`,
+  };
+}
+
+/** Linux over SSH (ssh2): host key pinned before authentication, key authentication, openssl on the host. */
+export const linuxSshDriver: PlatformDriver = {
+  name: 'linux-ssh',
+  async connect(context: DriverContext): Promise<DriverSession> {
+    const { device, route } = context;
+    const connection = device.connection ?? {};
+    const options = { ...DEFAULTS, ...(route.options as Partial<LinuxOptions> | undefined) };
+    const pinned = connection.ssh_host_key;
+    if (!pinned)
+      throw new Error(
+        'connection.ssh_host_key is required: the host key is pinned, never trusted on first use',
+      );
+    if (!connection.credentials)
+      throw new Error('connection.credentials must name the secret with the SSH private key');
+    const host = device.ip_address ?? device.common_name;
+    const client = new Client();
+    let seen: string | undefined;
+    const config: ConnectConfig = {
+      host,
+      port: connection.port ?? 22,
+      username: connection.username ?? 'ottr',
+      privateKey: context.secret(connection.credentials),
+      readyTimeout: 15_000,
+      hostVerifier: (key: Buffer) => {
+        seen = hostKeyFingerprint(key);
+        return seen === pinned.replace(/=+$/, '');
+      },
+    };
+    if (connection.passphrase_credentials)
+      config.passphrase = context.secret(connection.passphrase_credentials);
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('error', (error) => {
+        if (seen && seen !== pinned.replace(/=+$/, '')) {
+          reject(
+            new Error(
+              `host key mismatch for ${host}: the device presented ${seen}, the inventory pins ${pinned}; not connecting`,
+            ),
+          );
+        } else {
+          reject(new Error(`SSH to ${host}:${config.port}: ${error.message}`));
+        }
+      });
+      client.connect(config);
+    });
+
+    const exec = (command: string, stdin?: string): Promise<ExecResult> =>
+      new Promise((resolve, reject) => {
+        client.exec(command, (error, stream) => {
+          if (error) return reject(error);
+          let stdout = '';
+          let stderr = '';
+          stream.on('data', (c: Buffer) => {
+            stdout += c.toString();
+          });
+          stream.stderr.on('data', (c: Buffer) => {
+            stderr += c.toString();
+          });
+          stream.on('close', (code: number | null) => resolve({ code: code ?? -1, stdout, stderr }));
+          if (stdin !== undefined) stream.end(stdin);
+          else stream.end();
+        });
+      });
+    const run = async (step: string, command: string, stdin?: string) => {
+      const result = await exec(command, stdin);
+      context.audit?.(result.stdout + result.stderr);
+      if (result.code !== 0)
+        throw new Error(
+          `${step} failed on ${host} (exit ${result.code}): ${result.stderr.trim().slice(0, 500)}`,
+        );
+      return result.stdout;
+    };
+    const sudo = connection.sudo === true;
+
+    return {
+      async precheck() {
+        await run(
+          'precheck',
+          linuxSteps(
+            options,
+            { names: [device.common_name], key: { type: 'ecdsa' }, rotationId: 'precheck' },
+            sudo,
+          ).precheck,
+        );
+      },
+      async generateCsr(request) {
+        const out = await run('key and CSR generation', linuxSteps(options, request, sudo).csr);
+        const csr = /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+?-----END CERTIFICATE REQUEST-----/.exec(
+          out,
+        )?.[0];
+        if (!csr) throw new Error('the host printed no CSR');
+        return csr;
+      },
+      async install(chainPem, request): Promise<InstallReceipt> {
+        await run('install', linuxSteps(options, request, sudo).install, chainPem);
+        return { request };
+      },
+      async activate(receipt) {
+        await run('activate', linuxSteps(options, receipt.request as CsrRequest, sudo).activate);
+      },
+      async rollback(receipt) {
+        await run('rollback', linuxSteps(options, receipt.request as CsrRequest, sudo).rollback);
+      },
+      async cleanup(receipt) {
+        await run('cleanup', linuxSteps(options, receipt.request as CsrRequest, sudo).cleanup);
+      },
+      async discard(request) {
+        await run('discard', linuxSteps(options, request, sudo).discard);
+      },
+      tlsEndpoint: () => ({ host, port: connection.tls_port ?? 443, servername: device.common_name }),
+      async close() {
+        client.end();
+      },
+    };
+  },
+};

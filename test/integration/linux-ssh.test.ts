@@ -1,0 +1,197 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as acme from 'acme-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registerAccount } from '../../src/acme/account.ts';
+import { issueCertificate } from '../../src/acme/issue.ts';
+import { resolverFor } from '../../src/dns/resolver.ts';
+import { route53Provider } from '../../src/dns/route53-provider.ts';
+import type { Authority, Device, Route } from '../../src/model/types.ts';
+import { linuxSshDriver } from '../../src/platforms/linux-ssh/driver.ts';
+import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
+import { fetchServedChain } from '../../src/verify/tls.ts';
+import { type LinuxHost, startLinuxHost } from '../lab/devices/linux-host.ts';
+import {
+  DELEGATE_ZONE,
+  DELEGATE_ZONE_ID,
+  type DnsLab,
+  LAB_CREDENTIALS,
+  startDnsLab,
+} from '../lab/dns/lab.ts';
+import { type Pebble, startPebble } from '../lab/pebble/pebble.ts';
+
+let lab: DnsLab;
+let pebble: Pebble;
+let accountKeyPem: string;
+let roots: string[];
+const authority: Authority = {
+  directory: 'https://unused.invalid/dir',
+  account_key_secret: 'LAB_ACCOUNT_KEY',
+  key: { type: 'ecdsa', curve: 'P-256' },
+};
+const hosts: LinuxHost[] = [];
+
+beforeAll(async () => {
+  lab = await startDnsLab();
+  pebble = await startPebble({ dnsServer: lab.server });
+  acme.axios.defaults.httpsAgent = pebble.agent;
+  accountKeyPem = (await registerAccount(authority, pebble.directoryUrl, {})).accountKeyPem;
+  roots = [await pebble.rootsPem()];
+}, 60_000);
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+afterAll(async () => {
+  await pebble?.stop();
+  await lab?.stop();
+});
+
+let counter = 0;
+async function setup(
+  overrides: { hostKey?: string; reload?: (host: LinuxHost) => string; sshPort?: number } = {},
+) {
+  const name = `web${counter++}.example.com`;
+  const names = [name, `status.${name}`];
+  const host = await startLinuxHost(names);
+  hosts.push(host);
+  lab.addAliases(names);
+  const device: Device = {
+    system_name: name.split('.')[0]!,
+    common_name: name,
+    subject_alternative_names: [`status.${name}`],
+    host_platform: 'linux',
+    os_version: '12',
+    data_center: 'lab',
+    ip_address: '127.0.0.1',
+    certificate_authority: 'lab',
+    connection: {
+      port: overrides.sshPort ?? host.sshPort,
+      tls_port: host.tlsPort,
+      username: host.username,
+      credentials: 'LAB_SSH_KEY',
+      ssh_host_key: overrides.hostKey ?? host.hostKeyFingerprint,
+    },
+  };
+  const route: Route = {
+    name: 'linux',
+    match: { host_platform: 'linux' },
+    platform: 'linux-ssh',
+    options: {
+      certificate_path: host.certificatePath,
+      key_path: host.keyPath,
+      reload_command: overrides.reload?.(host) ?? host.reloadCommand,
+    },
+  };
+  const received: string[] = [];
+  const options: RotateOptions = {
+    driver: linuxSshDriver,
+    key: authority.key!,
+    rootsPem: roots,
+    secret: (secretName) => (secretName === 'LAB_SSH_KEY' ? host.clientKeyPem : ''),
+    verifyTimeoutMs: 5000,
+    audit: (data) => received.push(data),
+    issue: (csrPem, d) =>
+      issueCertificate({
+        device: d,
+        csrPem,
+        authority,
+        directoryUrl: pebble.directoryUrl,
+        accountKeyPem,
+        dns: {
+          provider: route53Provider({
+            hostedZoneId: DELEGATE_ZONE_ID,
+            endpoint: lab.route53.endpoint,
+            credentials: LAB_CREDENTIALS,
+            baseDelayMs: 5,
+          }),
+          delegateZone: DELEGATE_ZONE,
+          nameservers: [lab.server],
+          propagationTimeoutMs: 5000,
+          aliasResolver: resolverFor([lab.server]),
+        },
+      }),
+  };
+  return { host, device, route, options, received };
+}
+
+const served = async (host: LinuxHost, servername: string) =>
+  (
+    await fetchServedChain({ host: '127.0.0.1', port: host.tlsPort, servername })
+  )[0]!.serialNumber.toLowerCase();
+
+describe('linux-ssh against real sshd and nginx', () => {
+  it('rotates: nginx serves the new certificate, made from a key generated on the host that never crossed', async () => {
+    const { host, device, route, options, received } = await setup();
+    const result = await rotateDevice(device, route, options);
+    expect(result.status, JSON.stringify(result.error)).toBe('rotated');
+    expect(await served(host, device.common_name)).toBe(result.certificate!.serial);
+    const keyOnHost = readFileSync(host.keyPath, 'utf8');
+    const keyBody = keyOnHost.replace(/-----[^-]+-----|\s/g, '');
+    expect(keyOnHost).toMatch(/PRIVATE KEY/);
+    for (const data of received) {
+      expect(data).not.toMatch(/PRIVATE KEY/);
+      expect(data.replace(/\s/g, '')).not.toContain(keyBody.slice(0, 40));
+    }
+    expect(received.join('')).toMatch(/BEGIN CERTIFICATE REQUEST/);
+    // The previous files are gone after verification; the live ones stay.
+    expect(readFileSync(host.certificatePath, 'utf8')).toContain('BEGIN CERTIFICATE');
+  }, 60_000);
+
+  it('refuses a host whose key does not match the pin, before authenticating', async () => {
+    const { host, device, route, options } = await setup({
+      hostKey: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    });
+    const result = await rotateDevice(device, route, options);
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { phase: 'precheck', class: 'device_unreachable' },
+    });
+    expect(result.error!.message).toMatch(/host key mismatch .* presented SHA256:/);
+    expect(host.sshdLog()).not.toMatch(/Accepted publickey/);
+  }, 30_000);
+
+  it('rolls back when the reload fails, and nginx serves the old certificate', async () => {
+    const { host, device, route, options } = await setup({
+      reload: (h) =>
+        `if [ -f ${h.dir}/fail-once ]; then rm ${h.dir}/fail-once; echo 'nginx: [emerg] simulated' >&2; exit 1; fi; ${h.reloadCommand}`,
+    });
+    writeFileSync(join(host.dir, 'fail-once'), '');
+    const before = await served(host, device.common_name);
+    const result = await rotateDevice(device, route, options);
+    expect(result.status).toBe('rolled_back');
+    expect(result.error).toMatchObject({
+      phase: 'install',
+      class: 'activate_failed',
+      message: expect.stringMatching(/simulated/),
+    });
+    expect(result.rollback).toMatchObject({ restored: true });
+    expect(await served(host, device.common_name)).toBe(before);
+  }, 60_000);
+
+  it('fails cleanly when the host is unreachable', async () => {
+    const { host, device, route, options } = await setup({ sshPort: 1 });
+    const before = readFileSync(host.certificatePath, 'utf8');
+    const result = await rotateDevice(device, route, options);
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { phase: 'precheck', class: 'device_unreachable' },
+    });
+    expect(readFileSync(host.certificatePath, 'utf8')).toBe(before);
+  }, 30_000);
+
+  it('never lets a hostile name reach a shell unquoted', async () => {
+    const { host, device, route, options } = await setup();
+    const pwned = join(host.dir, 'pwned');
+    const hostile: Device = {
+      ...device,
+      subject_alternative_names: [
+        `x.example.com'; touch ${pwned}; echo '`,
+        `$(touch ${pwned})`,
+        `\`touch ${pwned}\``,
+      ],
+    };
+    const result = await rotateDevice(hostile, route, options);
+    expect(existsSync(pwned)).toBe(false);
+    expect(result.status).toBe('failed');
+  }, 30_000);
+});

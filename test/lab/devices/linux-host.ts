@@ -1,0 +1,180 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export interface LinuxHost {
+  dir: string;
+  sshPort: number;
+  tlsPort: number;
+  username: string;
+  /** The runner's private key for the host (what the credentials secret would hold). */
+  clientKeyPem: string;
+  /** `SHA256:…` of the host key, as ssh-keygen -l prints it. */
+  hostKeyFingerprint: string;
+  certificatePath: string;
+  keyPath: string;
+  reloadCommand: string;
+  /** Everything sshd logged, for assertions about what ran. */
+  sshdLog(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A self-contained Linux "device": the real OpenSSH sshd and the real nginx from Debian, on loopback high ports,
+ * with configs, keys and served files in one temporary directory. nginx serves TLS with the device certificate.
+ */
+export async function startLinuxHost(names: string[]): Promise<LinuxHost> {
+  const dir = mkdtempSync(join(tmpdir(), 'ottr-linux-'));
+  const tls = join(dir, 'tls');
+  mkdirSync(tls);
+  mkdirSync(join(dir, 'nginx-temp'));
+  const [sshPort, tlsPort] = await Promise.all([freePort(), freePort()]);
+  const username = userInfo().username;
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
+  const hostKeyFingerprint = execFileSync(
+    'ssh-keygen',
+    ['-l', '-E', 'sha256', '-f', join(dir, 'host_key.pub')],
+    { encoding: 'utf8' },
+  ).split(' ')[1]!;
+  const certificatePath = join(tls, 'fullchain.pem');
+  const keyPath = join(tls, 'privkey.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certificatePath,
+      '-days',
+      '10',
+      '-subj',
+      `/CN=${names[0]}`,
+      '-addext',
+      `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+    ],
+    { stdio: 'ignore' },
+  );
+
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${sshPort}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_key')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      `AllowUsers ${username}`,
+      'LogLevel VERBOSE',
+    ].join('\n'),
+  );
+  const nginxConf = join(dir, 'nginx.conf');
+  writeFileSync(
+    nginxConf,
+    `daemon off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'nginx-error.log')} info;
+worker_processes 1;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${join(dir, 'nginx-temp')};
+  proxy_temp_path ${join(dir, 'nginx-temp')};
+  fastcgi_temp_path ${join(dir, 'nginx-temp')};
+  uwsgi_temp_path ${join(dir, 'nginx-temp')};
+  scgi_temp_path ${join(dir, 'nginx-temp')};
+  server {
+    listen 127.0.0.1:${tlsPort} ssl;
+    server_name ${names.join(' ')};
+    ssl_certificate ${certificatePath};
+    ssl_certificate_key ${keyPath};
+    location / { return 200 "device ${names[0]}\\n"; }
+  }
+}
+`,
+  );
+  let sshdOutput = '';
+  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  sshd.stderr?.on('data', (c: Buffer) => {
+    sshdOutput += c.toString();
+  });
+  const nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', nginxConf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let nginxOutput = '';
+  nginx.stderr?.on('data', (c: Buffer) => {
+    nginxOutput += c.toString();
+  });
+  running.add(sshd);
+  running.add(nginx);
+  const stop = async () => {
+    for (const child of [sshd, nginx]) {
+      if (child.exitCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      running.delete(child);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const listening = async (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = createServer().listen(port, '127.0.0.1');
+      socket.once('listening', () => socket.close(() => resolve(false)));
+      socket.once('error', () => resolve(true));
+    });
+  const deadline = Date.now() + 10_000;
+  while (!(await listening(sshPort)) || !(await listening(tlsPort))) {
+    if (sshd.exitCode !== null || nginx.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(
+        `the lab Linux host did not start:\nsshd: ${sshdOutput.slice(-1500)}\nnginx: ${nginxOutput.slice(-1500)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    dir,
+    sshPort,
+    tlsPort,
+    username,
+    clientKeyPem: readFileSync(join(dir, 'client_key'), 'utf8'),
+    hostKeyFingerprint,
+    certificatePath,
+    keyPath,
+    reloadCommand: `/usr/sbin/nginx -p ${dir} -c ${nginxConf} -s reload`,
+    sshdLog: () => sshdOutput,
+    stop,
+  };
+}
