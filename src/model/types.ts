@@ -92,6 +92,8 @@ export interface Authority {
   renew_before?: string | number;
   rate_limits?: { orders_per_3h?: number; certificates_per_domain_per_week?: number };
   ari?: boolean;
+  /** PEM file, relative to the repository root, with the roots served chains must lead to. */
+  roots_file?: string;
 }
 
 export interface DnsSettings {

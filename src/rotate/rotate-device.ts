@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ariCertificateId } from '../acme/ari.ts';
 import { checkCsr, deviceNames } from '../acme/csr-policy.ts';
 import { IssuanceError } from '../acme/errors.ts';
 import type { IssuedCertificate } from '../acme/issue.ts';
@@ -10,7 +11,11 @@ import { RESULT_SCHEMA, type RotationResult } from './result.ts';
 export interface RotateOptions {
   driver: PlatformDriver;
   /** Turns the device's CSR into a chain (issueCertificate with the authority, account and DNS bound). */
-  issue(csrPem: string, device: Device): Promise<IssuedCertificate>;
+  issue(
+    csrPem: string,
+    device: Device,
+    previous: { serial: string; ari_id?: string } | undefined,
+  ): Promise<IssuedCertificate>;
   /** The authority's roots, to verify the served chain. */
   rootsPem: string[];
   expectedIssuers?: string[];
@@ -69,6 +74,7 @@ export async function rotateDevice(
   let session: DriverSession | undefined;
   let receipt: InstallReceipt | undefined;
   let csrMade = false;
+  let previousAriId: string | undefined;
   const controller = new AbortController();
   options.signal?.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
 
@@ -132,7 +138,10 @@ export async function rotateDevice(
       return result;
     }
 
-    const issued = await timed('order', () => options.issue(csrPem, device));
+    const previous = result.previous
+      ? { serial: result.previous.serial, ...(previousAriId ? { ari_id: previousAriId } : {}) }
+      : undefined;
+    const issued = await timed('order', () => options.issue(csrPem, device, previous));
 
     receipt = await timed('install', async () => {
       const r = await session!.install(issued.chain_pem, request).catch((e: unknown) => {

@@ -3,6 +3,7 @@ import { acmeCommand } from './acme.ts';
 import { dnsRecordsCommand } from './dns-records.ts';
 import { importOttrCommand } from './import-ottr.ts';
 import { planCommand } from './plan.ts';
+import { rotateCommand } from './rotate.ts';
 import { showCommand } from './show.ts';
 import { validateCommand } from './validate.ts';
 
@@ -10,6 +11,7 @@ import { validateCommand } from './validate.ts';
 export const commands: Command[] = [
   validateCommand,
   planCommand,
+  rotateCommand,
   showCommand,
   dnsRecordsCommand,
   importOttrCommand,

@@ -1,0 +1,209 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as acme from 'acme-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerAccount } from '../../src/acme/account.ts';
+import { fetchServedChain } from '../../src/verify/tls.ts';
+import { PROJECT_ROOT, runCli } from '../helpers/cli.ts';
+import { type LinuxHost, startLinuxHost } from '../lab/devices/linux-host.ts';
+import {
+  DELEGATE_ZONE,
+  DELEGATE_ZONE_ID,
+  type DnsLab,
+  LAB_CREDENTIALS,
+  startDnsLab,
+} from '../lab/dns/lab.ts';
+import { type Pebble, startPebble } from '../lab/pebble/pebble.ts';
+
+let lab: DnsLab;
+let pebble: Pebble;
+let hosts: LinuxHost[];
+let root: string;
+let env: NodeJS.ProcessEnv;
+
+function deviceYaml(name: string, host: LinuxHost): string {
+  return `# yaml-language-server: $schema=../../schemas/device.schema.json
+system_name: ${name}
+common_name: ${name}.example.com
+subject_alternative_names: [status.${name}.example.com]
+host_platform: linux
+os_version: "12"
+data_center: lab
+ip_address: 127.0.0.1
+certificate_authority: lab
+connection:
+  port: ${host.sshPort}
+  tls_port: ${host.tlsPort}
+  username: ${host.username}
+  credentials: LAB_SSH_KEY_${name.toUpperCase().replace(/-/g, '_')}
+  ssh_host_key: "${host.hostKeyFingerprint}"
+`;
+}
+
+beforeAll(async () => {
+  lab = await startDnsLab();
+  pebble = await startPebble({ dnsServer: lab.server });
+  acme.axios.defaults.httpsAgent = pebble.agent;
+  hosts = await Promise.all([
+    startLinuxHost(['web-a.example.com', 'status.web-a.example.com']),
+    startLinuxHost(['web-b.example.com', 'status.web-b.example.com']),
+  ]);
+  lab.addAliases([
+    'web-a.example.com',
+    'status.web-a.example.com',
+    'web-b.example.com',
+    'status.web-b.example.com',
+  ]);
+  root = mkdtempSync(join(tmpdir(), 'ottr-rotate-cli-'));
+  mkdirSync(join(root, 'routing'));
+  mkdirSync(join(root, 'inventory/lab'), { recursive: true });
+  writeFileSync(join(root, 'routing/pebble-root.pem'), await pebble.rootsPem());
+  writeFileSync(
+    join(root, 'routing/settings.yaml'),
+    `authorities:
+  lab:
+    directory: ${pebble.directoryUrl}
+    account_key_secret: LAB_ACCOUNT_KEY
+    key: { type: ecdsa, curve: P-256 }
+    roots_file: routing/pebble-root.pem
+dns:
+  provider: route53
+  delegate_zone: ${DELEGATE_ZONE}
+  hosted_zone_id: ${DELEGATE_ZONE_ID}
+  resolvers: ["${lab.server}"]
+  propagation: { check: authoritative, timeout: 10s, nameservers: ["${lab.server}"] }
+runners: { default: [self-hosted] }
+limits: { shard_concurrency: 2, timeout: 2m }
+`,
+  );
+  // Both hosts share the same nginx reload form but their own paths: one rule per host.
+  writeFileSync(
+    join(root, 'routing/routes.yaml'),
+    `routes:
+${hosts
+  .map(
+    (h, i) => `  - name: web-${'ab'[i]}
+    match: { host_platform: linux, os_version: "12", device_model: [lab-${'ab'[i]}] }
+    platform: linux-ssh
+    options: { certificate_path: ${h.certificatePath}, key_path: ${h.keyPath}, reload_command: "${h.reloadCommand}" }`,
+  )
+  .join('\n')}
+`,
+  );
+  writeFileSync(
+    join(root, 'inventory/lab/web-a.yaml'),
+    deviceYaml('web-a', hosts[0]!).replace('data_center: lab', 'device_model: lab-a\ndata_center: lab'),
+  );
+  writeFileSync(
+    join(root, 'inventory/lab/web-b.yaml'),
+    deviceYaml('web-b', hosts[1]!).replace('data_center: lab', 'device_model: lab-b\ndata_center: lab'),
+  );
+  mkdirSync(join(root, 'schemas'));
+  for (const f of ['device', 'routes', 'settings'])
+    writeFileSync(
+      join(root, `schemas/${f}.schema.json`),
+      readFileSync(join(PROJECT_ROOT, `schemas/${f}.schema.json`)),
+    );
+  const account = await registerAccount(
+    { directory: pebble.directoryUrl, account_key_secret: 'X' },
+    pebble.directoryUrl,
+    {},
+  );
+  env = {
+    LAB_ACCOUNT_KEY: account.accountKeyPem,
+    LAB_SSH_KEY_WEB_A: hosts[0]!.clientKeyPem,
+    LAB_SSH_KEY_WEB_B: hosts[1]!.clientKeyPem,
+    AWS_ENDPOINT_URL_ROUTE_53: lab.route53.endpoint,
+    AWS_ACCESS_KEY_ID: LAB_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LAB_CREDENTIALS.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+    GITHUB_ACTIONS: 'true',
+  };
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all((hosts ?? []).map((h) => h.stop()));
+  await pebble?.stop();
+  await lab?.stop();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('ottr rotate', () => {
+  it('validates the lab repository', async () => {
+    const run = await runCli(['validate', '--root', root]);
+    expect(run.output).toMatch(/^valid: 2 device files checked/m);
+  });
+
+  it('--dry-run checks precheck and CSR and writes a skipped result', async () => {
+    const run = await runCli(
+      ['rotate', '--device', 'web-a', '--root', root, '--results', join(root, 'dry'), '--dry-run'],
+      root,
+      env,
+    );
+    expect(run.code, run.output).toBe(0);
+    expect(JSON.parse(readFileSync(join(root, 'dry/web-a.json'), 'utf8'))).toMatchObject({
+      status: 'skipped',
+      dry_run: true,
+    });
+  });
+
+  it('rotates a shard of two devices with results, progress and masked secrets', async () => {
+    const shard = join(root, 'shard.json');
+    writeFileSync(shard, JSON.stringify({ devices: ['web-a', 'web-b'] }));
+    const previousAws = process.env.AWS_ENDPOINT_URL_ROUTE_53;
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_ROUTE_53: env.AWS_ENDPOINT_URL_ROUTE_53,
+      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+    });
+    const run = await runCli(
+      ['rotate', '--shard', shard, '--root', root, '--results', join(root, 'results')],
+      root,
+      env,
+    );
+    if (previousAws === undefined) delete process.env.AWS_ENDPOINT_URL_ROUTE_53;
+    expect(run.code, run.output).toBe(0);
+    expect(run.stdout).toMatch(/^web-a +verify +started/m);
+    expect(run.stdout).toMatch(/2 of 2 device\(s\) rotated/);
+    for (const [i, name] of ['web-a', 'web-b'].entries()) {
+      const result = JSON.parse(readFileSync(join(root, `results/${name}.json`), 'utf8'));
+      expect(result.status).toBe('rotated');
+      const served = await fetchServedChain({
+        host: '127.0.0.1',
+        port: hosts[i]!.tlsPort,
+        servername: `${name}.example.com`,
+      });
+      expect(served[0]!.serialNumber.toLowerCase()).toBe(result.certificate.serial);
+    }
+    // The account key and SSH keys are masked for the runner's log, and appear nowhere else.
+    const masked = run.stdout.split('\n').filter((l) => l.startsWith('::add-mask::'));
+    expect(masked.length).toBeGreaterThan(0);
+    const rest = run.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n');
+    expect(rest).not.toMatch(/PRIVATE KEY/);
+    expect(readFileSync(join(root, 'results/web-a.json'), 'utf8')).not.toMatch(/PRIVATE KEY/);
+  }, 60_000);
+
+  it('fails with exit 1 and a result naming the missing secret', async () => {
+    const run = await runCli(
+      ['rotate', '--device', 'web-b', '--root', root, '--results', join(root, 'nosecret')],
+      root,
+      { ...env, LAB_ACCOUNT_KEY: '' },
+    );
+    expect(run.code).toBe(1);
+    expect(JSON.parse(readFileSync(join(root, 'nosecret/web-b.json'), 'utf8'))).toMatchObject({
+      status: 'failed',
+      error: { class: 'configuration', message: 'the secret LAB_ACCOUNT_KEY is not set' },
+    });
+  });
+
+  it('usage errors exit 2', async () => {
+    expect((await runCli(['rotate', '--root', root])).code).toBe(2);
+    expect((await runCli(['rotate', '--device', 'web-c', '--root', root])).stderr).toMatch(
+      /did you mean "web-[ab]"/,
+    );
+  });
+});
