@@ -111,11 +111,17 @@ export async function rotateDevice(
         throw new PhaseError('precheck_failed', (e as Error).message);
       });
       const served = await fetchServedChain(s.tlsEndpoint(), 5000).catch(() => []);
-      if (served[0])
+      if (served[0]) {
         result.previous = {
           serial: served[0].serialNumber.toLowerCase(),
           not_after: new Date(served[0].validTo).toISOString(),
         };
+        try {
+          previousAriId = ariCertificateId(served[0].toString());
+        } catch {
+          // self-signed or without an authority key identifier: nothing to name in `replaces`
+        }
+      }
       return s;
     });
 
