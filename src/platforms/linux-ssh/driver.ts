@@ -7,20 +7,7 @@ import type {
   InstallReceipt,
   PlatformDriver,
 } from '../contract.ts';
-import { shellQuote } from '../shell.ts';
-
-export interface LinuxOptions {
-  certificate_path: string;
-  key_path: string;
-  reload_command: string;
-  hooks_dir?: string;
-}
-
-const DEFAULTS: LinuxOptions = {
-  certificate_path: '/etc/ssl/ottr/fullchain.pem',
-  key_path: '/etc/ssl/ottr/privkey.pem',
-  reload_command: 'systemctl reload nginx',
-};
+import { LINUX_DEFAULTS, type LinuxOptions, linuxSteps } from '../linux-steps.ts';
 
 /** `SHA256:<base64 without padding>` of an SSH host key blob, as `ssh-keygen -l` prints it. */
 export function hostKeyFingerprint(key: Buffer): string {
@@ -33,53 +20,13 @@ interface ExecResult {
   stderr: string;
 }
 
-/** The shell steps a Linux host runs, shared by the SSH and SSM drivers; every value is quoted. */
-export function linuxSteps(options: LinuxOptions, request: CsrRequest, sudo: boolean) {
-  const s = sudo ? 'sudo -n ' : '';
-  const q = shellQuote;
-  const id = request.rotationId;
-  const newKey = `${options.key_path}.${id}.new`;
-  const newCert = `${options.certificate_path}.${id}.new`;
-  const prevKey = `${options.key_path}.${id}.prev`;
-  const prevCert = `${options.certificate_path}.${id}.prev`;
-  const keygen =
-    request.key.type === 'rsa'
-      ? `-algorithm RSA -pkeyopt rsa_keygen_bits:${request.key.size ?? 2048}`
-      : `-algorithm EC -pkeyopt ec_paramgen_curve:${request.key.curve ?? 'P-256'}`;
-  const subject = `/CN=${request.names[0]}`;
-  const san = `subjectAltName=${request.names.map((n) => `DNS:${n}`).join(',')}`;
-  const hooks = (kind: 'pre' | 'post') =>
-    options.hooks_dir
-      ? `for h in ${q(`${options.hooks_dir}/${kind}`)}/*.sh; do [ -x "$h" ] || continue; ${s}"$h" || exit 1; done`
-      : 'true';
-  return {
-    precheck: `command -v openssl >/dev/null && ${s}test -r ${q(options.certificate_path)} && ${s}test -r ${q(options.key_path)}`,
-    csr: `set -e; umask 077; ${s}openssl genpkey ${keygen} -out ${q(newKey)} 2>/dev/null; ${s}chmod 600 ${q(newKey)}; ${s}openssl req -new -key ${q(newKey)} -subj ${q(subject)} -addext ${q(san)}`,
-    install: `set -e; umask 022; ${s}tee ${q(newCert)} >/dev/null`,
-    activate: [
-      'set -e',
-      hooks('pre'),
-      `${s}cp -p ${q(options.certificate_path)} ${q(prevCert)}`,
-      `${s}cp -p ${q(options.key_path)} ${q(prevKey)}`,
-      `${s}mv -f ${q(newKey)} ${q(options.key_path)}`,
-      `${s}mv -f ${q(newCert)} ${q(options.certificate_path)}`,
-      `${s}sh -c ${q(options.reload_command)}`,
-      hooks('post'),
-    ].join('; '),
-    // Activation may have stopped anywhere: restore what was saved (if it got that far) and reload.
-    rollback: `set -e; if ${s}test -f ${q(prevCert)}; then ${s}cp -p ${q(prevCert)} ${q(options.certificate_path)}; ${s}cp -p ${q(prevKey)} ${q(options.key_path)}; fi; ${s}sh -c ${q(options.reload_command)}`,
-    cleanup: `${s}rm -f ${q(prevCert)} ${q(prevKey)}`,
-    discard: `${s}rm -f ${q(newKey)} ${q(newCert)}`,
-  };
-}
-
 /** Linux over SSH (ssh2): host key pinned before authentication, key authentication, openssl on the host. */
 export const linuxSshDriver: PlatformDriver = {
   name: 'linux-ssh',
   async connect(context: DriverContext): Promise<DriverSession> {
     const { device, route } = context;
     const connection = device.connection ?? {};
-    const options = { ...DEFAULTS, ...(route.options as Partial<LinuxOptions> | undefined) };
+    const options = { ...LINUX_DEFAULTS, ...(route.options as Partial<LinuxOptions> | undefined) };
     const pinned = connection.ssh_host_key;
     if (!pinned)
       throw new Error(
