@@ -46,6 +46,10 @@ function rotationId(now: Date): string {
   return `ottr-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Handshakes in a row that must show the new certificate, and the pause between them. */
+const VERIFY_CONSECUTIVE = 3;
+const VERIFY_SPACING_MS = 150;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -163,6 +167,8 @@ export async function rotateDevice(
     await timed('verify', async () => {
       const deadline = Date.now() + (options.verifyTimeoutMs ?? 30_000);
       let problems: string[] = [];
+      // A reload leaves old workers answering for a moment: only several good handshakes in a row count.
+      let good = 0;
       for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
         const chain = await fetchServedChain(session!.tlsEndpoint(), 5000).catch((e: unknown) => {
           problems = [(e as Error).message];
@@ -179,7 +185,12 @@ export async function rotateDevice(
             ...(options.expectedIssuers ? { expectedIssuers: options.expectedIssuers } : {}),
           });
         }
-        if (problems.length === 0) return;
+        if (problems.length === 0) {
+          if (++good >= VERIFY_CONSECUTIVE) return;
+          await sleep(VERIFY_SPACING_MS);
+          continue;
+        }
+        good = 0;
         if (Date.now() > deadline) throw new PhaseError('verify_failed', problems.join('; '));
         await sleep(delay);
       }
@@ -227,10 +238,17 @@ async function rollBack(
   await session.rollback(receipt);
   const expected = result.previous?.serial;
   const deadline = Date.now() + 30_000;
+  let good = 0;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     const chain = await fetchServedChain(session.tlsEndpoint(), 5000).catch(() => []);
     const served = chain[0]?.serialNumber.toLowerCase();
-    if (expected === undefined ? served !== undefined : served === expected) {
+    const ok = expected === undefined ? served !== undefined : served === expected;
+    good = ok ? good + 1 : 0;
+    if (ok && good < VERIFY_CONSECUTIVE) {
+      await sleep(VERIFY_SPACING_MS);
+      continue;
+    }
+    if (ok) {
       result.status = 'rolled_back';
       result.rollback = {
         restored: true,

@@ -72,8 +72,11 @@ export async function rotateRecord(
       ? [readFileSync(join(repo.root, authority.roots_file), 'utf8')]
       : [...rootCertificates];
     const nameservers = options.dryRun ? [] : await delegateNameservers(settings.dns);
+    // The SDK reads AWS_ENDPOINT_URL_ROUTE_53 from the process; passing it on honours the environment given.
+    const endpoint = options.env.AWS_ENDPOINT_URL_ROUTE_53;
     const provider = route53Provider({
       hostedZoneId: settings.dns.hosted_zone_id,
+      ...(endpoint ? { endpoint } : {}),
       log: (m) => options.log(device.system_name, 'order', m),
     });
     const propagation = settings.dns.propagation;

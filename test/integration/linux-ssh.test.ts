@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as acme from 'acme-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +178,26 @@ describe('linux-ssh against real sshd and nginx', () => {
     });
     expect(readFileSync(host.certificatePath, 'utf8')).toBe(before);
   }, 30_000);
+
+  it('runs pre and post hooks around the switch', async () => {
+    const { host, device, route, options } = await setup();
+    const hooks = join(host.dir, 'hooks');
+    for (const kind of ['pre', 'post']) {
+      mkdirSync(join(hooks, kind), { recursive: true });
+      writeFileSync(
+        join(hooks, kind, '10-mark.sh'),
+        `#!/bin/sh\necho ${kind} >> ${join(host.dir, 'hooks.log')}\n`,
+        { mode: 0o755 },
+      );
+    }
+    const result = await rotateDevice(
+      device,
+      { ...route, options: { ...route.options, hooks_dir: hooks } },
+      options,
+    );
+    expect(result.status).toBe('rotated');
+    expect(readFileSync(join(host.dir, 'hooks.log'), 'utf8')).toBe('pre\npost\n');
+  }, 60_000);
 
   it('never lets a hostile name reach a shell unquoted', async () => {
     const { host, device, route, options } = await setup();

@@ -187,6 +187,40 @@ describe('ottr rotate', () => {
     expect(readFileSync(join(root, 'results/web-a.json'), 'utf8')).not.toMatch(/PRIVATE KEY/);
   }, 60_000);
 
+  it('groups each phase in the log for one device under Actions and writes a job summary', async () => {
+    const summary = join(root, 'summary.md');
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+    });
+    const run = await runCli(
+      ['rotate', '--device', 'web-a', '--root', root, '--results', join(root, 'single')],
+      root,
+      { ...env, GITHUB_STEP_SUMMARY: summary },
+    ).finally(() => {
+      for (const [key, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    });
+    expect(run.code, run.output).toBe(0);
+    const groups = run.stdout.split('\n').filter((l) => l.startsWith('::group::'));
+    expect(groups).toEqual([
+      '::group::web-a: precheck',
+      '::group::web-a: csr',
+      '::group::web-a: order',
+      '::group::web-a: install',
+      '::group::web-a: verify',
+      '::group::web-a: cleanup',
+    ]);
+    expect(run.stdout.split('\n').filter((l) => l === '::endgroup::')).toHaveLength(groups.length);
+    expect(readFileSync(summary, 'utf8')).toMatch(/\| `web-a` \| rotated \| serial `[0-9a-f]+`, expires /);
+  }, 60_000);
+
   it('fails with exit 1 and a result naming the missing secret', async () => {
     const run = await runCli(
       ['rotate', '--device', 'web-b', '--root', root, '--results', join(root, 'nosecret')],

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadRepository } from '../../model/repository.ts';
 import type { RotationResult } from '../../rotate/result.ts';
@@ -78,6 +78,8 @@ export const rotateCommand: Command = {
     }
     const resultsDir = resolve(io.cwd, values.results ?? 'results');
     const actions = io.env.GITHUB_ACTIONS === 'true';
+    const grouped = actions && names.length === 1;
+    let openGroup = false;
     const runUrl =
       io.env.GITHUB_SERVER_URL && io.env.GITHUB_REPOSITORY && io.env.GITHUB_RUN_ID
         ? `${io.env.GITHUB_SERVER_URL}/${io.env.GITHUB_REPOSITORY}/actions/runs/${io.env.GITHUB_RUN_ID}`
@@ -95,9 +97,21 @@ export const rotateCommand: Command = {
           if (actions)
             for (const line of value.split('\n')) if (line.trim()) io.stdout(`::add-mask::${line.trim()}\n`);
         },
-        log: (device, phase, message) => io.stdout(`${device.padEnd(20)} ${phase.padEnd(9)} ${message}\n`),
+        log: (device, phase, message) => {
+          // One log group per phase when a single device runs under Actions (groups of parallel devices would interleave).
+          if (grouped && message === 'started') {
+            if (openGroup) io.stdout('::endgroup::\n');
+            io.stdout(`::group::${device}: ${phase}\n`);
+            openGroup = true;
+          }
+          io.stdout(`${device.padEnd(20)} ${phase.padEnd(9)} ${message}\n`);
+        },
       },
       (result) => {
+        if (openGroup) {
+          io.stdout('::endgroup::\n');
+          openGroup = false;
+        }
         writeFileAtomic(
           join(resultsDir, `${result.system_name}.json`),
           `${JSON.stringify(result, null, 2)}\n`,
@@ -114,9 +128,27 @@ export const rotateCommand: Command = {
       },
     );
     const bad = results.filter((r) => r.status === 'failed' || r.status === 'rolled_back');
+    if (io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, rotationSummary(results));
     io.stdout(
       `\n${results.length - bad.length} of ${results.length} device(s) ${values['dry-run'] ? 'passed the dry run' : 'rotated'}; results in ${resultsDir}\n`,
     );
     return bad.length > 0 ? EXIT_FINDINGS : EXIT_OK;
   },
 };
+
+const cell = (text: string) => text.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|');
+
+/** The job summary of a rotate step: one row per device. */
+export function rotationSummary(results: readonly RotationResult[]): string {
+  const rows = results.map((r) => {
+    const what = r.certificate
+      ? `serial \`${r.certificate.serial}\`, expires ${r.certificate.not_after}`
+      : r.error
+        ? `${r.error.phase}: ${r.error.class} — ${r.error.message}`
+        : '';
+    const rollback = r.rollback ? ` (rollback: ${r.rollback.message})` : '';
+    const ms = r.phases.reduce((sum, p) => sum + p.ms, 0);
+    return `| \`${r.system_name}\` | ${r.status} | ${cell(what + rollback)} | ${(ms / 1000).toFixed(1)} s |`;
+  });
+  return `### Rotation\n\n| Device | Status | Details | Time |\n|---|---|---|---|\n${rows.join('\n')}\n\n`;
+}

@@ -1,8 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { fetchServedChain } from '../../../src/verify/tls.ts';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -39,6 +41,22 @@ export interface LinuxHost {
  * with configs, keys and served files in one temporary directory. nginx serves TLS with the device certificate.
  */
 export async function startLinuxHost(names: string[]): Promise<LinuxHost> {
+  // Ports are picked free and bound a moment later; if another process took one meanwhile, start again.
+  for (let attempt = 1; ; attempt++) {
+    const host = await startOnce(names);
+    const served = await fetchServedChain({
+      host: '127.0.0.1',
+      port: host.tlsPort,
+      servername: names[0]!,
+    }).catch(() => []);
+    const ours = new X509Certificate(readFileSync(host.certificatePath)).fingerprint256;
+    if (served[0]?.fingerprint256 === ours) return host;
+    await host.stop();
+    if (attempt >= 3) throw new Error('the lab Linux host could not get free ports');
+  }
+}
+
+async function startOnce(names: string[]): Promise<LinuxHost> {
   const dir = mkdtempSync(join(tmpdir(), 'ottr-linux-'));
   const tls = join(dir, 'tls');
   mkdirSync(tls);
