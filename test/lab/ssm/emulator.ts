@@ -137,13 +137,17 @@ export class SsmEmulator {
     send: (s: number, p: unknown) => void,
     fail: (t: string, m: string) => void,
   ): void {
-    if (input.DocumentName !== 'AWS-RunShellScript')
-      return fail('InvalidDocument', `document ${String(input.DocumentName)} is not supported here`);
+    if (input.DocumentName !== 'AWS-RunShellScript') {
+      fail('InvalidDocument', `document ${String(input.DocumentName)} is not supported here`);
+      return;
+    }
     const ids = (input.InstanceIds as string[] | undefined) ?? [];
     const commands = ((input.Parameters as { commands?: string[] } | undefined)?.commands ?? []).join('\n');
     const targets = ids.map((id) => this.instances.find((i) => i.id === id));
-    if (ids.length === 0 || targets.some((t) => !t || !t.online))
-      return fail('InvalidInstanceId', 'Instances not in a valid state for account');
+    if (ids.length === 0 || targets.some((t) => !t?.online)) {
+      fail('InvalidInstanceId', 'Instances not in a valid state for account');
+      return;
+    }
     const commandId = randomUUID();
     for (const instance of targets as LabInstance[]) {
       const invocation: Invocation = {
