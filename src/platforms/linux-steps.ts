@@ -1,4 +1,4 @@
-import type { CsrRequest } from './contract.ts';
+import type { CsrRequest, DriverSession, InstallReceipt, TlsEndpoint } from './contract.ts';
 import { shellQuote } from './shell.ts';
 
 export interface LinuxOptions {
@@ -55,5 +55,58 @@ export function linuxSteps(options: LinuxOptions, request: CsrRequest, sudo: boo
     rollback: `set -e; if ${s}test -f ${q(prevCert)}; then ${s}cp -p ${q(prevCert)} ${q(options.certificate_path)}; ${s}cp -p ${q(prevKey)} ${q(options.key_path)}; fi; ${s}sh -c ${q(options.reload_command)}`,
     cleanup: `${s}rm -f ${q(prevCert)} ${q(prevKey)}`,
     discard: `${s}rm -f ${q(newKey)} ${q(newCert)}`,
+  };
+}
+
+/** Runs one shell step on the host and returns its standard output; throws with the step's name on failure. */
+export type RunStep = (step: string, script: string, stdin?: string) => Promise<string>;
+
+/**
+ * The driver session both Linux drivers share; they differ only in how a script reaches the host (`run`), in
+ * whether it can take the chain on stdin, and in how they close.
+ */
+export function linuxSession(
+  options: LinuxOptions,
+  device: { common_name: string },
+  sudo: boolean,
+  transport: { run: RunStep; stdin: boolean; endpoint: TlsEndpoint; close(): Promise<void> },
+): DriverSession {
+  const { run } = transport;
+  const steps = (request: CsrRequest) => linuxSteps(options, request, sudo);
+  const of = (receipt: InstallReceipt) => receipt.request as CsrRequest;
+  return {
+    async precheck() {
+      await run(
+        'precheck',
+        steps({ names: [device.common_name], key: { type: 'ecdsa' }, rotationId: 'precheck' }).precheck,
+      );
+    },
+    async generateCsr(request) {
+      const out = await run('key and CSR generation', steps(request).csr);
+      const csr = /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+?-----END CERTIFICATE REQUEST-----/.exec(
+        out,
+      )?.[0];
+      if (!csr) throw new Error('the host printed no CSR');
+      return csr;
+    },
+    async install(chainPem, request): Promise<InstallReceipt> {
+      if (transport.stdin) await run('install', steps(request).install, chainPem);
+      else await run('install', steps(request).installEncoded(chainPem));
+      return { request };
+    },
+    async activate(receipt) {
+      await run('activate', steps(of(receipt)).activate);
+    },
+    async rollback(receipt) {
+      await run('rollback', steps(of(receipt)).rollback);
+    },
+    async cleanup(receipt) {
+      await run('cleanup', steps(of(receipt)).cleanup);
+    },
+    async discard(request) {
+      await run('discard', steps(request).discard);
+    },
+    tlsEndpoint: () => transport.endpoint,
+    close: () => transport.close(),
   };
 }

@@ -7,7 +7,7 @@ import type {
   InstallReceipt,
   PlatformDriver,
 } from '../contract.ts';
-import { LINUX_DEFAULTS, type LinuxOptions, linuxSteps } from '../linux-steps.ts';
+import { LINUX_DEFAULTS, type LinuxOptions, linuxSession } from '../linux-steps.ts';
 
 /** `SHA256:<base64 without padding>` of an SSH host key blob, as `ssh-keygen -l` prints it. */
 export function hostKeyFingerprint(key: Buffer): string {
@@ -92,47 +92,13 @@ export const linuxSshDriver: PlatformDriver = {
         );
       return result.stdout;
     };
-    const sudo = connection.sudo === true;
-
-    return {
-      async precheck() {
-        await run(
-          'precheck',
-          linuxSteps(
-            options,
-            { names: [device.common_name], key: { type: 'ecdsa' }, rotationId: 'precheck' },
-            sudo,
-          ).precheck,
-        );
-      },
-      async generateCsr(request) {
-        const out = await run('key and CSR generation', linuxSteps(options, request, sudo).csr);
-        const csr = /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+?-----END CERTIFICATE REQUEST-----/.exec(
-          out,
-        )?.[0];
-        if (!csr) throw new Error('the host printed no CSR');
-        return csr;
-      },
-      async install(chainPem, request): Promise<InstallReceipt> {
-        await run('install', linuxSteps(options, request, sudo).install, chainPem);
-        return { request };
-      },
-      async activate(receipt) {
-        await run('activate', linuxSteps(options, receipt.request as CsrRequest, sudo).activate);
-      },
-      async rollback(receipt) {
-        await run('rollback', linuxSteps(options, receipt.request as CsrRequest, sudo).rollback);
-      },
-      async cleanup(receipt) {
-        await run('cleanup', linuxSteps(options, receipt.request as CsrRequest, sudo).cleanup);
-      },
-      async discard(request) {
-        await run('discard', linuxSteps(options, request, sudo).discard);
-      },
-      tlsEndpoint: () => ({ host, port: connection.tls_port ?? 443, servername: device.common_name }),
-      async close() {
+    return linuxSession(options, device, connection.sudo === true, {
+      run,
+      stdin: true,
+      endpoint: { host, port: connection.tls_port ?? 443, servername: device.common_name },
+      close: async () => {
         client.end();
       },
-    };
+    });
   },
 };

@@ -12,7 +12,7 @@ import type {
   InstallReceipt,
   PlatformDriver,
 } from '../contract.ts';
-import { LINUX_DEFAULTS, type LinuxOptions, linuxSteps } from '../linux-steps.ts';
+import { LINUX_DEFAULTS, type LinuxOptions, linuxSession } from '../linux-steps.ts';
 
 const OUTPUT_LIMIT = 24_000; // GetCommandInvocation returns at most this much stdout inline
 const RETRYABLE = new Set(['ThrottlingException', 'Throttling', 'TooManyUpdates', 'RequestLimitExceeded']);
@@ -135,51 +135,18 @@ export function linuxSsmDriver(driverOptions: SsmDriverOptions = {}): PlatformDr
         }
       }
 
-      const sudo = connection.sudo === true;
-      return {
-        async precheck() {
-          await run(
-            'precheck',
-            linuxSteps(
-              options,
-              { names: [device.common_name], key: { type: 'ecdsa' }, rotationId: 'precheck' },
-              sudo,
-            ).precheck,
-          );
-        },
-        async generateCsr(request) {
-          const out = await run('key and CSR generation', linuxSteps(options, request, sudo).csr);
-          const csr = /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+?-----END CERTIFICATE REQUEST-----/.exec(
-            out,
-          )?.[0];
-          if (!csr) throw new Error('the instance printed no CSR');
-          return csr;
-        },
-        async install(chainPem, request): Promise<InstallReceipt> {
-          await run('install', linuxSteps(options, request, sudo).installEncoded(chainPem));
-          return { request };
-        },
-        async activate(receipt) {
-          await run('activate', linuxSteps(options, receipt.request as CsrRequest, sudo).activate);
-        },
-        async rollback(receipt) {
-          await run('rollback', linuxSteps(options, receipt.request as CsrRequest, sudo).rollback);
-        },
-        async cleanup(receipt) {
-          await run('cleanup', linuxSteps(options, receipt.request as CsrRequest, sudo).cleanup);
-        },
-        async discard(request) {
-          await run('discard', linuxSteps(options, request, sudo).discard);
-        },
-        tlsEndpoint: () => ({
+      return linuxSession(options, device, connection.sudo === true, {
+        run,
+        stdin: false,
+        endpoint: {
           host: device.ip_address ?? device.common_name,
           port: connection.tls_port ?? 443,
           servername: device.common_name,
-        }),
-        async close() {
+        },
+        close: async () => {
           client.destroy();
         },
-      };
+      });
     },
   };
 }
