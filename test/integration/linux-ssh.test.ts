@@ -1,28 +1,16 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as acme from 'acme-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { registerAccount } from '../../src/acme/account.ts';
-import { issueCertificate } from '../../src/acme/issue.ts';
-import { resolverFor } from '../../src/dns/resolver.ts';
-import { route53Provider } from '../../src/dns/route53-provider.ts';
 import type { Authority, Device, Route } from '../../src/model/types.ts';
 import { linuxSshDriver } from '../../src/platforms/linux-ssh/driver.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { type LinuxHost, startLinuxHost } from '../lab/devices/linux-host.ts';
-import {
-  DELEGATE_ZONE,
-  DELEGATE_ZONE_ID,
-  type DnsLab,
-  LAB_CREDENTIALS,
-  startDnsLab,
-} from '../lab/dns/lab.ts';
-import { type Pebble, startPebble } from '../lab/pebble/pebble.ts';
+import type { DnsLab } from '../lab/dns/lab.ts';
+import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 
+let ca: IssuanceLab;
 let lab: DnsLab;
-let pebble: Pebble;
-let accountKeyPem: string;
 let roots: string[];
 const authority: Authority = {
   directory: 'https://unused.invalid/dir',
@@ -32,18 +20,15 @@ const authority: Authority = {
 const hosts: LinuxHost[] = [];
 
 beforeAll(async () => {
-  lab = await startDnsLab();
-  pebble = await startPebble({ dnsServer: lab.server });
-  acme.axios.defaults.httpsAgent = pebble.agent;
-  accountKeyPem = (await registerAccount(authority, pebble.directoryUrl, {})).accountKeyPem;
-  roots = [await pebble.rootsPem()];
+  ca = await startIssuanceLab(authority);
+  lab = ca.dns;
+  roots = ca.roots;
 }, 60_000);
 afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.stop()));
 });
 afterAll(async () => {
-  await pebble?.stop();
-  await lab?.stop();
+  await ca?.stop();
 });
 
 let counter = 0;
@@ -90,26 +75,7 @@ async function setup(
     secret: (secretName) => (secretName === 'LAB_SSH_KEY' ? host.clientKeyPem : ''),
     verifyTimeoutMs: 5000,
     audit: (data) => received.push(data),
-    issue: (csrPem, d) =>
-      issueCertificate({
-        device: d,
-        csrPem,
-        authority,
-        directoryUrl: pebble.directoryUrl,
-        accountKeyPem,
-        dns: {
-          provider: route53Provider({
-            hostedZoneId: DELEGATE_ZONE_ID,
-            endpoint: lab.route53.endpoint,
-            credentials: LAB_CREDENTIALS,
-            baseDelayMs: 5,
-          }),
-          delegateZone: DELEGATE_ZONE,
-          nameservers: [lab.server],
-          propagationTimeoutMs: 5000,
-          aliasResolver: resolverFor([lab.server]),
-        },
-      }),
+    issue: (csrPem, d) => ca.issue(csrPem, d, undefined),
   };
   return { host, device, route, options, received };
 }

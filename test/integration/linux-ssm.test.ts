@@ -1,30 +1,18 @@
-import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerAccount } from '../../src/acme/account.ts';
-import { issueCertificate } from '../../src/acme/issue.ts';
-import { resolverFor } from '../../src/dns/resolver.ts';
-import { route53Provider } from '../../src/dns/route53-provider.ts';
 import type { Authority, Device, Route } from '../../src/model/types.ts';
 import { linuxSsmDriver } from '../../src/platforms/linux-ssm/driver.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { type LinuxHost, startLinuxHost } from '../lab/devices/linux-host.ts';
-import {
-  DELEGATE_ZONE,
-  DELEGATE_ZONE_ID,
-  type DnsLab,
-  LAB_CREDENTIALS,
-  startDnsLab,
-} from '../lab/dns/lab.ts';
-import { type Pebble, startPebble } from '../lab/pebble/pebble.ts';
+import { type DnsLab, LAB_CREDENTIALS } from '../lab/dns/lab.ts';
+import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 import { SsmEmulator } from '../lab/ssm/emulator.ts';
 
+let ca: IssuanceLab;
 let lab: DnsLab;
-let pebble: Pebble;
+let roots: string[];
 let ssm: SsmEmulator;
 let host: LinuxHost;
-let accountKeyPem: string;
-let roots: string[];
 const savedEnv = { ...process.env };
 const authority: Authority = {
   directory: 'https://unused.invalid/dir',
@@ -39,11 +27,9 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: LAB_CREDENTIALS.secretAccessKey,
     AWS_REGION: 'eu-west-1',
   });
-  lab = await startDnsLab();
-  pebble = await startPebble({ dnsServer: lab.server });
-  acme.axios.defaults.httpsAgent = pebble.agent;
-  accountKeyPem = (await registerAccount(authority, pebble.directoryUrl, {})).accountKeyPem;
-  roots = [await pebble.rootsPem()];
+  ca = await startIssuanceLab(authority);
+  lab = ca.dns;
+  roots = ca.roots;
   host = await startLinuxHost(NAMES);
   lab.addAliases(NAMES);
   ssm = new SsmEmulator();
@@ -61,8 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ssm?.stop();
   await host?.stop();
-  await pebble?.stop();
-  await lab?.stop();
+  await ca?.stop();
   for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
     if (savedEnv[key] === undefined) delete process.env[key];
     else process.env[key] = savedEnv[key];
@@ -100,26 +85,7 @@ function setup(connection: Device['connection']) {
     secret: () => '',
     verifyTimeoutMs: 5000,
     audit: (data) => received.push(data),
-    issue: (csrPem, d) =>
-      issueCertificate({
-        device: d,
-        csrPem,
-        authority,
-        directoryUrl: pebble.directoryUrl,
-        accountKeyPem,
-        dns: {
-          provider: route53Provider({
-            hostedZoneId: DELEGATE_ZONE_ID,
-            endpoint: lab.route53.endpoint,
-            credentials: LAB_CREDENTIALS,
-            baseDelayMs: 5,
-          }),
-          delegateZone: DELEGATE_ZONE,
-          nameservers: [lab.server],
-          propagationTimeoutMs: 5000,
-          aliasResolver: resolverFor([lab.server]),
-        },
-      }),
+    issue: (csrPem, d) => ca.issue(csrPem, d, undefined),
   };
   return { device, route, options, received };
 }

@@ -1,25 +1,13 @@
-import * as acme from 'acme-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { registerAccount } from '../../src/acme/account.ts';
-import { issueCertificate } from '../../src/acme/issue.ts';
-import { resolverFor } from '../../src/dns/resolver.ts';
-import { route53Provider } from '../../src/dns/route53-provider.ts';
 import type { Authority, Device, Route } from '../../src/model/types.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { TlsDevice } from '../lab/devices/tls-device.ts';
-import {
-  DELEGATE_ZONE,
-  DELEGATE_ZONE_ID,
-  type DnsLab,
-  LAB_CREDENTIALS,
-  startDnsLab,
-} from '../lab/dns/lab.ts';
-import { type Pebble, startPebble } from '../lab/pebble/pebble.ts';
+import type { DnsLab } from '../lab/dns/lab.ts';
+import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 
+let ca: IssuanceLab;
 let lab: DnsLab;
-let pebble: Pebble;
-let accountKeyPem: string;
 let roots: string[];
 const authority: Authority = {
   directory: 'https://unused.invalid/dir',
@@ -30,18 +18,15 @@ const route: Route = { name: 'lab', match: { host_platform: 'linux' }, platform:
 const devices: TlsDevice[] = [];
 
 beforeAll(async () => {
-  lab = await startDnsLab();
-  pebble = await startPebble({ dnsServer: lab.server });
-  acme.axios.defaults.httpsAgent = pebble.agent;
-  accountKeyPem = (await registerAccount(authority, pebble.directoryUrl, {})).accountKeyPem;
-  roots = [await pebble.rootsPem()];
+  ca = await startIssuanceLab(authority);
+  lab = ca.dns;
+  roots = ca.roots;
 }, 60_000);
 afterEach(async () => {
   await Promise.all(devices.splice(0).map((d) => d.stop()));
 });
 afterAll(async () => {
-  await pebble?.stop();
-  await lab?.stop();
+  await ca?.stop();
 });
 
 let counter = 0;
@@ -74,25 +59,7 @@ async function setup(): Promise<{
     verifyTimeoutMs: 1500,
     issue: (csrPem, d) => {
       orders++;
-      return issueCertificate({
-        device: d,
-        csrPem,
-        authority,
-        directoryUrl: pebble.directoryUrl,
-        accountKeyPem,
-        dns: {
-          provider: route53Provider({
-            hostedZoneId: DELEGATE_ZONE_ID,
-            endpoint: lab.route53.endpoint,
-            credentials: LAB_CREDENTIALS,
-            baseDelayMs: 5,
-          }),
-          delegateZone: DELEGATE_ZONE,
-          nameservers: [lab.server],
-          propagationTimeoutMs: 5000,
-          aliasResolver: resolverFor([lab.server]),
-        },
-      });
+      return ca.issue(csrPem, d, undefined);
     },
   };
   return { device, sim, options, orders: () => orders };
