@@ -1,12 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Client, type ConnectConfig } from 'ssh2';
-import type {
-  CsrRequest,
-  DriverContext,
-  DriverSession,
-  InstallReceipt,
-  PlatformDriver,
-} from '../contract.ts';
+import type { DriverContext, DriverSession, PlatformDriver } from '../contract.ts';
 import { LINUX_DEFAULTS, type LinuxOptions, linuxSession } from '../linux-steps.ts';
 
 /** `SHA256:<base64 without padding>` of an SSH host key blob, as `ssh-keygen -l` prints it. */

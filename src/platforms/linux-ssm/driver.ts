@@ -5,13 +5,7 @@ import {
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import type {
-  CsrRequest,
-  DriverContext,
-  DriverSession,
-  InstallReceipt,
-  PlatformDriver,
-} from '../contract.ts';
+import type { DriverContext, DriverSession, PlatformDriver } from '../contract.ts';
 import { LINUX_DEFAULTS, type LinuxOptions, linuxSession } from '../linux-steps.ts';
 
 const OUTPUT_LIMIT = 24_000; // GetCommandInvocation returns at most this much stdout inline
