@@ -17,6 +17,8 @@ export interface DriverContext {
   secret(name: string): string;
   log(message: string): void;
   signal: AbortSignal;
+  /** Roots a management interface's certificate may lead to besides the public ones (the authority's). */
+  trustedRoots?: string[];
   /** Sees every byte the driver receives from the device (audits: no private key may ever arrive). */
   audit?(received: string): void;
 }

@@ -1,11 +1,13 @@
 import type { PlatformDriver } from './contract.ts';
 import { linuxSshDriver } from './linux-ssh/driver.ts';
 import { linuxSsmDriver } from './linux-ssm/driver.ts';
+import { panosDriver } from './panos/driver.ts';
 
 /** The drivers that exist, by the name routing rules use. Adding a platform adds a line here, nothing else. */
 const DRIVERS: Record<string, PlatformDriver> = {
   [linuxSshDriver.name]: linuxSshDriver,
   'linux-ssm': linuxSsmDriver(),
+  [panosDriver.name]: panosDriver,
 };
 
 export function driverFor(platform: string): PlatformDriver | undefined {

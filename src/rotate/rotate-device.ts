@@ -106,6 +106,7 @@ export async function rotateDevice(
           secret: options.secret,
           log: (m) => log(phase, m),
           signal: controller.signal,
+          trustedRoots: options.rootsPem,
           ...(options.audit ? { audit: options.audit } : {}),
         })
         .catch((e: unknown) => {
