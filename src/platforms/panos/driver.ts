@@ -10,6 +10,10 @@ import type {
 } from '../contract.ts';
 import { type HttpsTrust, httpsCall } from '../https-client.ts';
 
+/** A parsed PAN-OS response: XML of whatever shape the request produced. */
+// biome-ignore lint/suspicious/noExplicitAny: the API's responses are read field by field, each checked
+type Xml = Record<string, any>;
+
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false });
 const xml = (s: string) =>
   s
@@ -94,13 +98,9 @@ export const panosDriver: PlatformDriver = {
       return text;
     }
 
-    async function api(
-      form: Record<string, string>,
-      body?: Buffer,
-      contentType?: string,
-    ): Promise<Record<string, any>> {
+    async function api(form: Record<string, string>, body?: Buffer, contentType?: string): Promise<Xml> {
       const text = await post(form, { 'X-PAN-KEY': apiKey }, body, contentType);
-      const doc = parser.parse(text) as { response?: Record<string, any> };
+      const doc = parser.parse(text) as { response?: Xml };
       const response = doc.response;
       if (!response)
         throw new Error(`PAN-OS answered something that is not an API response: ${text.slice(0, 200)}`);
@@ -115,7 +115,7 @@ export const panosDriver: PlatformDriver = {
     if (credential.includes(':') && !/^LUFRPT/.test(credential)) {
       const [user, ...rest] = credential.split(':');
       const text = await post({ type: 'keygen', user: user!, password: rest.join(':') });
-      const response = (parser.parse(text) as { response?: Record<string, any> }).response;
+      const response = (parser.parse(text) as { response?: Xml }).response;
       if (response?.['@status'] !== 'success' || !response.result?.key)
         throw new Error(`PAN-OS keygen refused: ${messages(response?.result ?? response?.msg) || 'error'}`);
       apiKey = String(response.result.key);

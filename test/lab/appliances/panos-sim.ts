@@ -153,7 +153,7 @@ export class PanosSimulator {
     return params;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  private handle(req: IncomingMessage, res: ServerResponse, body: Buffer) {
     const p = this.params(req, body);
     const type = p.get('type') ?? '';
     this.log.push(`${req.method} ${type}${p.get('action') ? `/${p.get('action')}` : ''}`);
@@ -204,7 +204,8 @@ export class PanosSimulator {
     }
   }
 
-  private op(res: ServerResponse, cmd: string): void {
+  private op(res: ServerResponse, cmd: string) {
+    // biome-ignore lint/suspicious/noExplicitAny: parsed XML of whatever shape the request had
     const doc = parser.parse(cmd) as Record<string, any>;
     const generate = doc.request?.certificate?.generate;
     if (generate) {
@@ -259,7 +260,7 @@ export class PanosSimulator {
     return this.error(res, 'Invalid syntax.');
   }
 
-  private exportCsr(res: ServerResponse, p: URLSearchParams): void {
+  private exportCsr(res: ServerResponse, p: URLSearchParams) {
     const entry = this.certificates.get(p.get('certificate-name') ?? '');
     if (
       p.get('category') !== 'certificate' ||
@@ -272,7 +273,7 @@ export class PanosSimulator {
     this.reply(res, entry.csrPem, 'application/octet-stream');
   }
 
-  private importCert(req: IncomingMessage, res: ServerResponse, p: URLSearchParams, body: Buffer): void {
+  private importCert(req: IncomingMessage, res: ServerResponse, p: URLSearchParams, body: Buffer) {
     if (this.faults.has('dropOnImport')) {
       req.socket.destroy();
       return;
@@ -293,7 +294,7 @@ export class PanosSimulator {
     this.success(res, `<msg>Successfully imported ${esc(name)} into candidate configuration</msg>`);
   }
 
-  private config(res: ServerResponse, p: URLSearchParams): void {
+  private config(res: ServerResponse, p: URLSearchParams) {
     const action = p.get('action');
     const xpath = p.get('xpath') ?? '';
     const profile =
