@@ -1,23 +1,15 @@
 import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerAccount } from '../../src/acme/account.ts';
 import { IssuanceError } from '../../src/acme/errors.ts';
 import { type IssueRequest, issueCertificate } from '../../src/acme/issue.ts';
-import { resolverFor } from '../../src/dns/resolver.ts';
-import { route53Provider } from '../../src/dns/route53-provider.ts';
 import type { Authority, Device } from '../../src/model/types.ts';
-import {
-  DELEGATE_ZONE,
-  DELEGATE_ZONE_ID,
-  type DnsLab,
-  LAB_CREDENTIALS,
-  startDnsLab,
-} from '../lab/dns/lab.ts';
-import { type Pebble, startPebble } from '../lab/pebble/pebble.ts';
+import { DELEGATE_ZONE, type DnsLab } from '../lab/dns/lab.ts';
+import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
+import type { Pebble } from '../lab/pebble/pebble.ts';
 
+let ca: IssuanceLab;
 let lab: DnsLab;
 let pebble: Pebble;
-let accountKeyPem: string;
 const authority: Authority = {
   directory: 'https://unused.invalid/dir',
   account_key_secret: 'LAB_ACCOUNT_KEY',
@@ -26,9 +18,9 @@ const authority: Authority = {
 const sentOrders: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
-  lab = await startDnsLab();
-  pebble = await startPebble({ dnsServer: lab.server });
-  acme.axios.defaults.httpsAgent = pebble.agent;
+  ca = await startIssuanceLab(authority);
+  lab = ca.dns;
+  pebble = ca.pebble;
   // Record what goes on the wire: the JWS payload of every newOrder request.
   acme.axios.interceptors.request.use((config) => {
     if (String(config.url).includes('new-order') || String(config.url).endsWith('/order-plz')) {
@@ -37,12 +29,10 @@ beforeAll(async () => {
     }
     return config;
   });
-  accountKeyPem = (await registerAccount(authority, pebble.directoryUrl, {})).accountKeyPem;
 }, 60_000);
 
 afterAll(async () => {
-  await pebble?.stop();
-  await lab?.stop();
+  await ca?.stop();
 });
 
 function device(name: string, sans: string[] = []): Device {
@@ -67,30 +57,8 @@ async function deviceCsr(d: Device, key?: Buffer): Promise<string> {
   return csr.toString();
 }
 
-function request(d: Device, csrPem: string, extra: Partial<IssueRequest> = {}): IssueRequest {
-  return {
-    device: d,
-    csrPem,
-    authority,
-    directoryUrl: pebble.directoryUrl,
-    accountKeyPem,
-    dns: {
-      provider: route53Provider({
-        hostedZoneId: DELEGATE_ZONE_ID,
-        endpoint: lab.route53.endpoint,
-        credentials: LAB_CREDENTIALS,
-        baseDelayMs: 5,
-        maxDelayMs: 100,
-        maxAttempts: 60,
-      }),
-      delegateZone: DELEGATE_ZONE,
-      nameservers: [lab.server],
-      propagationTimeoutMs: 5000,
-      aliasResolver: resolverFor([lab.server]),
-    },
-    ...extra,
-  };
-}
+const request = (d: Device, csrPem: string, extra: Partial<IssueRequest> = {}) =>
+  ca.request(d, csrPem, extra);
 
 /** Each certificate of the chain is signed by the next, and the last by Pebble's root. */
 async function expectChainToPebbleRoot(chainPem: string): Promise<void> {

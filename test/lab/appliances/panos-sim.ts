@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -8,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as acme from 'acme-client';
 import { XMLParser } from 'fast-xml-parser';
+import { writeSelfSigned } from '../self-signed.ts';
 
 const parser = new XMLParser({
   ignoreAttributes: false,
@@ -34,29 +34,7 @@ export type PanosFault = 'authFail' | 'commitFail' | 'errorOnImport' | 'dropOnIm
 function selfSigned(cn: string): { keyPem: string; chainPem: string } {
   const dir = mkdtempSync(join(tmpdir(), 'panos-sim-'));
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        join(dir, 'k'),
-        '-out',
-        join(dir, 'c'),
-        '-days',
-        '5',
-        '-subj',
-        `/CN=${cn}`,
-        '-addext',
-        `subjectAltName=DNS:${cn}`,
-      ],
-      { stdio: 'ignore' },
-    );
+    writeSelfSigned([cn], join(dir, 'k'), join(dir, 'c'), 5);
     return { keyPem: readFileSync(join(dir, 'k'), 'utf8'), chainPem: readFileSync(join(dir, 'c'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });

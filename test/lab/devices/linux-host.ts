@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fetchServedChain } from '../../../src/verify/tls.ts';
+import { writeSelfSigned } from '../self-signed.ts';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -73,29 +74,7 @@ async function startOnce(names: string[]): Promise<LinuxHost> {
   ).split(' ')[1]!;
   const certificatePath = join(tls, 'fullchain.pem');
   const keyPath = join(tls, 'privkey.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-out',
-      certificatePath,
-      '-days',
-      '10',
-      '-subj',
-      `/CN=${names[0]}`,
-      '-addext',
-      `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
-    ],
-    { stdio: 'ignore' },
-  );
+  writeSelfSigned(names, keyPath, certificatePath);
 
   writeFileSync(
     join(dir, 'sshd_config'),

@@ -1,9 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeSelfSigned } from '../self-signed.ts';
 
 export const PEBBLE_BINARY = '/usr/bin/pebble';
 
@@ -60,29 +61,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
   const dir = mkdtempSync(join(tmpdir(), 'ottr-pebble-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  writeSelfSigned(['localhost', '127.0.0.1'], key, cert, 2);
   const [listen, management, httpPort, tlsPort] = await Promise.all([
     freePort(),
     freePort(),
