@@ -4,7 +4,6 @@ import type { Resolver } from 'node:dns/promises';
 import * as acme from 'acme-client';
 import { aliasTarget } from '../dns/alias.ts';
 import { checkChallengeAliases, describeAliasProblems } from '../dns/cname-check.ts';
-import { DnsError } from '../dns/errors.ts';
 import { waitForTxt } from '../dns/propagation.ts';
 import type { TxtProvider } from '../dns/provider.ts';
 import type { Authority, Device } from '../model/types.ts';
@@ -329,11 +328,7 @@ async function issue(request: IssueRequest): Promise<IssuedCertificate> {
 
 function dnsFailure(errorClass: 'dns_provider' | 'dns_propagation', error: unknown): IssuanceError {
   if (error instanceof IssuanceError) return error;
-  const cls =
-    error instanceof DnsError && error.code === 'timeout' && errorClass === 'dns_propagation'
-      ? 'dns_propagation'
-      : errorClass;
-  return new IssuanceError(cls, (error as Error).message);
+  return new IssuanceError(errorClass, (error as Error).message);
 }
 
 /** The CA's suggested renewal window for a certificate (RFC 9773), or undefined when the CA has no ARI. */
