@@ -138,7 +138,10 @@ export function route53Provider(options: Route53Options): TxtProvider {
         if (error instanceof DnsError) throw error;
         const code = (error as { name?: string }).name ?? 'Error';
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (code === 'InvalidChangeBatch') reason = 'conflict';
+        // Route53 reports a rejected batch in two shapes; the older <InvalidChangeBatch><Messages> root reaches
+        // SDK v3 as an error named "Unknown" carrying Messages.
+        const legacyBatchError = code === 'Unknown' && status === 400 && 'Messages' in (error as object);
+        if (code === 'InvalidChangeBatch' || legacyBatchError) reason = 'conflict';
         else if (RETRYABLE.has(code) || (status !== undefined && status >= 500)) reason = 'throttled';
         else {
           const kind = status === 403 ? 'denied' : code === 'NoSuchHostedZone' ? 'not_found' : 'failed';

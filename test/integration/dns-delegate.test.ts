@@ -77,6 +77,16 @@ describe('the Route53 provider against the emulator, with the real SDK', () => {
     expect(txt(name).sort()).toEqual(values.slice(10).sort());
   });
 
+  it('also loses nothing when Route53 answers conflicts with the older InvalidChangeBatch document', async () => {
+    const name = `legacy.example.com.${DELEGATE_ZONE}`;
+    lab.route53.legacyInvalidChangeBatch = true;
+    const values = Array.from({ length: 10 }, (_, i) => `legacy-${i}`);
+    await Promise.all(values.map((v) => provider({ maxAttempts: 60 }).addTxt(name, v))).finally(() => {
+      lab.route53.legacyInvalidChangeBatch = false;
+    });
+    expect(txt(name).sort()).toEqual([...values].sort());
+  });
+
   it('survives throttling and PriorRequestNotComplete, and gives up with a DnsError', async () => {
     const name = `throttled.example.com.${DELEGATE_ZONE}`;
     const lines: string[] = [];

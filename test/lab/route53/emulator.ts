@@ -107,8 +107,20 @@ export class Route53Emulator {
    * `<InvalidChangeBatch><Messages>` root element is no longer what the service sends).
    */
   private invalidBatch(res: ServerResponse, messages: string[]): void {
+    if (this.legacyInvalidChangeBatch) {
+      const list = messages.map((m) => `<Message>${xmlEscape(m)}</Message>`).join('');
+      this.send(
+        res,
+        400,
+        `<InvalidChangeBatch xmlns="${NS}"><Messages>${list}</Messages><RequestId>${randomUUID()}</RequestId></InvalidChangeBatch>`,
+      );
+      return;
+    }
     this.error(res, 400, 'Sender', 'InvalidChangeBatch', `[${messages.join(', ')}]`);
   }
+
+  /** Answer rejected batches with the older <InvalidChangeBatch><Messages> document (both occur in the wild). */
+  legacyInvalidChangeBatch = false;
 
   private route(req: IncomingMessage, res: ServerResponse, body: string): void {
     const url = new URL(req.url ?? '/', 'http://x');
