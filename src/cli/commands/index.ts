@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { acmeCommand } from './acme.ts';
+import { applyResultsCommand } from './apply-results.ts';
 import { dnsRecordsCommand } from './dns-records.ts';
 import { importOttrCommand } from './import-ottr.ts';
 import { planCommand } from './plan.ts';
@@ -12,6 +13,7 @@ export const commands: Command[] = [
   validateCommand,
   planCommand,
   rotateCommand,
+  applyResultsCommand,
   showCommand,
   dnsRecordsCommand,
   importOttrCommand,

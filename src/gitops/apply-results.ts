@@ -1,0 +1,74 @@
+import { isMap, isScalar, LineCounter, parseDocument, Scalar, stringify } from 'yaml';
+import type { CertificateRecord } from '../model/types.ts';
+import type { RotationResult } from '../rotate/result.ts';
+
+const FIELDS: (keyof CertificateRecord)[] = [
+  'not_before',
+  'not_after',
+  'serial',
+  'issuer',
+  'sha256_fingerprint',
+  'rotated_at',
+];
+
+/** The `certificate:` block for a device file, every value a double-quoted string. */
+export function renderCertificateBlock(record: CertificateRecord): string {
+  const quote = (v: string) =>
+    stringify(v, { defaultStringType: Scalar.QUOTE_DOUBLE, lineWidth: 0 }).trimEnd();
+  const lines = ['certificate:'];
+  for (const field of FIELDS) {
+    const value = record[field];
+    if (typeof value === 'string') lines.push(`  ${field}: ${quote(value)}`);
+  }
+  if (record.renewal_window) {
+    lines.push(
+      '  renewal_window:',
+      `    start: ${quote(record.renewal_window.start)}`,
+      `    end: ${quote(record.renewal_window.end)}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function certificateRecord(result: RotationResult): CertificateRecord | undefined {
+  const c = result.certificate;
+  if (result.status !== 'rotated' || !c) return undefined;
+  const record: CertificateRecord = {
+    not_before: c.not_before,
+    not_after: c.not_after,
+    serial: c.serial,
+    issuer: c.issuer,
+    sha256_fingerprint: c.sha256_fingerprint,
+    rotated_at: c.rotated_at,
+  };
+  if (c.renewal_window) record.renewal_window = c.renewal_window;
+  return record;
+}
+
+/**
+ * A device file with its `certificate:` block replaced (or appended), every other byte untouched. The block
+ * is found by the YAML parser, then replaced as text from the start of its key's line to the end of its value,
+ * so comments, order and quoting elsewhere stay exactly as they were. Returns undefined when nothing changes.
+ */
+export function applyCertificate(text: string, record: CertificateRecord): string | undefined {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, schema: 'core' });
+  if (doc.errors.length > 0 || !isMap(doc.contents))
+    throw new Error('the device file does not parse as a mapping');
+  const block = renderCertificateBlock(record);
+  const pair = doc.contents.items.find((p) => isScalar(p.key) && p.key.value === 'certificate');
+  if (!pair) {
+    const base = text.endsWith('\n') ? text : `${text}\n`;
+    return `${base}\n# Written by automation after each rotation; do not edit by hand.\n${block}`;
+  }
+  const keyStart = (pair.key as Scalar).range![0];
+  const lineStart = text.lastIndexOf('\n', keyStart - 1) + 1;
+  const valueEnd =
+    (pair.value as { range?: [number, number, number] } | null)?.range?.[1] ?? (pair.key as Scalar).range![1];
+  // The replaced span ends at the end of the value's last line.
+  const lineEnd = text.indexOf('\n', Math.max(valueEnd - 1, keyStart));
+  const end = lineEnd === -1 ? text.length : lineEnd + 1;
+  const current = text.slice(lineStart, end);
+  if (current === block) return undefined;
+  return text.slice(0, lineStart) + block + text.slice(end);
+}
