@@ -7,6 +7,7 @@ import { checkChallengeAliases, describeAliasProblems } from '../dns/cname-check
 import { waitForTxt } from '../dns/propagation.ts';
 import type { TxtProvider } from '../dns/provider.ts';
 import type { Authority, Device } from '../model/types.ts';
+import { sleep } from '../util/sleep.ts';
 import { ariCertificateId, parseRenewalInfo, type RenewalInfo } from './ari.ts';
 import { checkCsr } from './csr-policy.ts';
 import { type AcmeProblem, classifyProblem, IssuanceError, isNetworkError } from './errors.ts';
@@ -90,21 +91,6 @@ function retryAfterMs(value: string | undefined): number | undefined {
   if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 }
 
 /** Runs one CA request: retries 5xx/429/network errors a few times with bounded waits, classifies failures. */

@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep.ts';
 import { DnsError } from './errors.ts';
 import { resolverFor } from './resolver.ts';
 
@@ -19,21 +20,6 @@ export interface PropagationOptions {
 export interface PropagationResult {
   ms: number;
   attempts: number;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** What one authoritative server answers for the TXT set at `name` (each record's strings joined). */

@@ -6,6 +6,7 @@ import {
   type ResourceRecordSet,
   Route53Client,
 } from '@aws-sdk/client-route-53';
+import { sleep } from '../util/sleep.ts';
 import { DnsError } from './errors.ts';
 import type { TxtProvider } from './provider.ts';
 
@@ -24,21 +25,6 @@ export interface Route53Options {
 }
 
 const RETRYABLE = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete']);
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
 
 const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 const unquote = (value: string) => value.replace(/^"|"$/g, '').replace(/"\s+"/g, '').replace(/\\(.)/g, '$1');

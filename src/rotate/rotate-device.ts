@@ -5,6 +5,7 @@ import { IssuanceError } from '../acme/errors.ts';
 import type { IssuedCertificate } from '../acme/issue.ts';
 import type { Device, KeyPolicy, Route } from '../model/types.ts';
 import type { CsrRequest, DriverSession, InstallReceipt, PlatformDriver } from '../platforms/contract.ts';
+import { sleep } from '../util/sleep.ts';
 import { fetchServedChain, servedChainProblems } from '../verify/tls.ts';
 import { RESULT_SCHEMA, type RotationResult } from './result.ts';
 
@@ -49,8 +50,6 @@ function rotationId(now: Date): string {
 /** Handshakes in a row that must show the new certificate, and the pause between them. */
 const VERIFY_CONSECUTIVE = 3;
 const VERIFY_SPACING_MS = 150;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Rotates one device through precheck → csr → order → install → verify → cleanup, rolling back when install
