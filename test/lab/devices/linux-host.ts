@@ -1,24 +1,12 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fetchServedChain } from '../../../src/verify/tls.ts';
+import { freePort, spawnLabProcess, stopLabProcess } from '../processes.ts';
 import { writeSelfSigned } from '../self-signed.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 export interface LinuxHost {
   dir: string;
@@ -120,29 +108,21 @@ http {
 `,
   );
   let sshdOutput = '';
-  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], {
+  const sshd = spawnLabProcess('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   sshd.stderr?.on('data', (c: Buffer) => {
     sshdOutput += c.toString();
   });
-  const nginx = spawn('/usr/sbin/nginx', ['-p', dir, '-c', nginxConf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const nginx = spawnLabProcess('/usr/sbin/nginx', ['-p', dir, '-c', nginxConf], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let nginxOutput = '';
   nginx.stderr?.on('data', (c: Buffer) => {
     nginxOutput += c.toString();
   });
-  running.add(sshd);
-  running.add(nginx);
   const stop = async () => {
-    for (const child of [sshd, nginx]) {
-      if (child.exitCode === null) {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
-      running.delete(child);
-    }
+    await Promise.all([stopLabProcess(sshd), stopLabProcess(nginx)]);
     rmSync(dir, { recursive: true, force: true });
   };
   const listening = async (port: number) =>

@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, spawnLabProcess, stopLabProcess } from '../processes.ts';
 import { writeSelfSigned } from '../self-signed.ts';
 
 export const PEBBLE_BINARY = '/usr/bin/pebble';
@@ -31,14 +30,6 @@ export interface PebbleOptions {
   eab?: Record<string, string>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 function fetchText(url: string, agent: Agent): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     get(url, { agent }, (res) => {
@@ -50,11 +41,6 @@ function fetchText(url: string, agent: Agent): Promise<{ status: number; body: s
     }).on('error', reject);
   });
 }
-
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /** Runs Debian's Pebble on loopback with a fresh HTTPS certificate and config; stop() ends it. */
 export async function startPebble(options: PebbleOptions): Promise<Pebble> {
@@ -87,11 +73,10 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
   const configFile = join(dir, 'pebble-config.json');
   writeFileSync(configFile, JSON.stringify(config));
   let output = '';
-  const child = spawn(PEBBLE_BINARY, ['-config', configFile, '-dnsserver', options.dnsServer], {
+  const child = spawnLabProcess(PEBBLE_BINARY, ['-config', configFile, '-dnsserver', options.dnsServer], {
     env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
   child.stdout?.on('data', (c: Buffer) => {
     output = (output + c.toString()).slice(-20_000);
   });
@@ -104,13 +89,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
   const managementUrl = `https://127.0.0.1:${management}`;
   const stop = async () => {
     agent.destroy();
-    if (child.exitCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
-    running.delete(child);
+    await stopLabProcess(child);
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 15_000;
