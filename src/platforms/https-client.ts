@@ -1,6 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import type { Device } from '../model/types.ts';
 import { chainProblems } from '../verify/tls.ts';
 
 export interface HttpsTrust {
@@ -131,4 +132,34 @@ export async function httpsCall(
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/** Where and how a driver reaches a device's HTTPS management API, from the inventory and the driver context. */
+export interface ManagementApi {
+  host: string;
+  port: number;
+  servername: string;
+  trust: HttpsTrust;
+}
+
+export function managementApi(context: { device: Device; trustedRoots?: string[] }): ManagementApi {
+  const { device } = context;
+  const connection = device.connection ?? {};
+  return {
+    host: device.ip_address ?? device.common_name,
+    port: connection.port ?? 443,
+    servername: device.common_name,
+    trust: {
+      ...(connection.tls_spki_sha256 ? { spkiPin: connection.tls_spki_sha256 } : {}),
+      roots: context.trustedRoots ?? [],
+      validate: device.certificate_validation !== false,
+    },
+  };
+}
+
+/** Splits a `user:password` secret; the password may itself contain colons. */
+export function userAndPassword(secret: string, what: string): { user: string; password: string } {
+  const at = secret.indexOf(':');
+  if (at <= 0) throw new Error(`${what} must hold user:password`);
+  return { user: secret.slice(0, at), password: secret.slice(at + 1) };
 }

@@ -1,4 +1,5 @@
 import type { PlatformDriver } from './contract.ts';
+import { f5Driver } from './f5/driver.ts';
 import { linuxSshDriver } from './linux-ssh/driver.ts';
 import { linuxSsmDriver } from './linux-ssm/driver.ts';
 import { panosDriver } from './panos/driver.ts';
@@ -8,6 +9,7 @@ const DRIVERS: Record<string, PlatformDriver> = {
   [linuxSshDriver.name]: linuxSshDriver,
   'linux-ssm': linuxSsmDriver(),
   [panosDriver.name]: panosDriver,
+  [f5Driver.name]: f5Driver,
 };
 
 export function driverFor(platform: string): PlatformDriver | undefined {

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Writes a self-signed ECDSA P-256 certificate and its key with openssl (the lab's devices and Pebble start with
@@ -29,4 +32,18 @@ export function writeSelfSigned(names: string[], keyPath: string, certPath: stri
     ],
     { stdio: 'ignore' },
   );
+}
+
+/** A self-signed key and certificate as PEM strings, for a simulated appliance's factory certificate. */
+export function selfSignedPems(names: string[], days = 5): { keyPem: string; chainPem: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'self-signed-'));
+  try {
+    writeSelfSigned(names, join(dir, 'key.pem'), join(dir, 'cert.pem'), days);
+    return {
+      keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      chainPem: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -8,7 +8,7 @@ import type {
   InstallReceipt,
   PlatformDriver,
 } from '../contract.ts';
-import { type HttpsTrust, httpsCall } from '../https-client.ts';
+import { httpsCall, managementApi } from '../https-client.ts';
 
 /** A parsed PAN-OS response: XML of whatever shape the request produced. */
 // biome-ignore lint/suspicious/noExplicitAny: the API's responses are read field by field, each checked
@@ -55,13 +55,7 @@ export const panosDriver: PlatformDriver = {
     const profile = options.ssl_tls_profile ?? 'ottr-mgmt';
     const prefix = options.certificate_prefix ?? 'ottr';
     const commitTimeout = parseDuration(options.commit_timeout ?? '10m') ?? 600_000;
-    const host = device.ip_address ?? device.common_name;
-    const port = connection.port ?? 443;
-    const trust: HttpsTrust = {
-      ...(connection.tls_spki_sha256 ? { spkiPin: connection.tls_spki_sha256 } : {}),
-      roots: context.trustedRoots ?? [],
-      validate: device.certificate_validation !== false,
-    };
+    const { host, port, trust } = managementApi(context);
     if (!connection.credentials)
       throw new Error('connection.credentials must name the secret with the API key or user:password');
     const credential = context.secret(connection.credentials);

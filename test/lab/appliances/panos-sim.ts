@@ -1,13 +1,10 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as acme from 'acme-client';
 import { XMLParser } from 'fast-xml-parser';
-import { writeSelfSigned } from '../self-signed.ts';
+import { selfSignedPems } from '../self-signed.ts';
 
 const parser = new XMLParser({
   ignoreAttributes: false,
@@ -30,16 +27,6 @@ interface Config {
 }
 
 export type PanosFault = 'authFail' | 'commitFail' | 'errorOnImport' | 'dropOnImport';
-
-function selfSigned(cn: string): { keyPem: string; chainPem: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'panos-sim-'));
-  try {
-    writeSelfSigned([cn], join(dir, 'k'), join(dir, 'c'), 5);
-    return { keyPem: readFileSync(join(dir, 'k'), 'utf8'), chainPem: readFileSync(join(dir, 'c'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /**
  * A PAN-OS XML API simulator (9.x–11.x request shapes): API keys by keygen, keys and CSRs generated inside it,
@@ -67,7 +54,7 @@ export class PanosSimulator {
   ) {}
 
   async start(): Promise<number> {
-    const initial = selfSigned(this.hostname);
+    const initial = selfSignedPems([this.hostname]);
     this.certificates.set('factory-default', initial);
     this.running.profiles.set('mgmt-default', 'factory-default');
     this.running.mgmtProfile = 'mgmt-default';
