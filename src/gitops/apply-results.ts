@@ -1,6 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, Scalar, stringify } from 'yaml';
 import type { CertificateRecord } from '../model/types.ts';
-import type { RotationResult } from '../rotate/result.ts';
+import { RESULT_SCHEMA, type RotationResult } from '../rotate/result.ts';
+import { writeFileAtomic } from '../util/files.ts';
 
 const FIELDS: (keyof CertificateRecord)[] = [
   'not_before',
@@ -71,4 +74,82 @@ export function applyCertificate(text: string, record: CertificateRecord): strin
   const current = text.slice(lineStart, end);
   if (current === block) return undefined;
   return text.slice(0, lineStart) + block + text.slice(end);
+}
+
+/** What applying a run's results to a repository did, device by device. */
+export interface ApplyReport {
+  updated: { system_name: string; file: string; not_after: string }[];
+  unchanged: string[];
+  /** Failed, rolled back or skipped devices: their files are left as they are. */
+  untouched: { system_name: string; status: RotationResult['status'] }[];
+  /** Results for devices that left the inventory since the plan. */
+  removed: string[];
+  /** Result or device files that could not be read or written, with the reason. */
+  problems: { file: string; message: string }[];
+}
+
+/** Every `*.json` below `dir` (downloaded artifacts come one folder per device), sorted. */
+export function resultFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...resultFiles(path));
+    else if (entry.name.endsWith('.json')) out.push(path);
+  }
+  return out.sort();
+}
+
+/** Reads the result files of a run; files that are not results become problems, never exceptions. */
+export function readResults(files: readonly string[]): {
+  results: RotationResult[];
+  problems: ApplyReport['problems'];
+} {
+  const results: RotationResult[] = [];
+  const problems: ApplyReport['problems'] = [];
+  for (const file of files) {
+    try {
+      const result = JSON.parse(readFileSync(file, 'utf8')) as RotationResult;
+      if (result?.schema !== RESULT_SCHEMA || typeof result.system_name !== 'string')
+        throw new Error('not an ottr result file');
+      results.push(result);
+    } catch (error) {
+      problems.push({ file, message: (error as Error).message });
+    }
+  }
+  return { results, problems };
+}
+
+/**
+ * Writes each rotated result into its device file under `root` (atomically, file by file). `devices` maps
+ * system names to their file paths relative to root, as the repository loaded them.
+ */
+export function applyResults(
+  root: string,
+  devices: ReadonlyMap<string, string>,
+  results: readonly RotationResult[],
+): ApplyReport {
+  const report: ApplyReport = { updated: [], unchanged: [], untouched: [], removed: [], problems: [] };
+  for (const result of results) {
+    const record = certificateRecord(result);
+    if (!record) {
+      report.untouched.push({ system_name: result.system_name, status: result.status });
+      continue;
+    }
+    const file = devices.get(result.system_name);
+    if (!file) {
+      report.removed.push(result.system_name);
+      continue;
+    }
+    try {
+      const updated = applyCertificate(readFileSync(join(root, file), 'utf8'), record);
+      if (updated === undefined) report.unchanged.push(result.system_name);
+      else {
+        writeFileAtomic(join(root, file), updated);
+        report.updated.push({ system_name: result.system_name, file, not_after: record.not_after });
+      }
+    } catch (error) {
+      report.problems.push({ file, message: `not updated: ${(error as Error).message}` });
+    }
+  }
+  return report;
 }

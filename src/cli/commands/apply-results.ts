@@ -1,9 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { applyCertificate, certificateRecord } from '../../gitops/apply-results.ts';
+import { resolve } from 'node:path';
+import { applyResults, readResults, resultFiles } from '../../gitops/apply-results.ts';
 import { loadRepository } from '../../model/repository.ts';
-import { RESULT_SCHEMA, type RotationResult } from '../../rotate/result.ts';
-import { writeFileAtomic } from '../../util/files.ts';
 import { parseFlags } from '../args.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';
 import { resolveRoot } from '../root.ts';
@@ -21,16 +18,6 @@ folders, as downloaded artifacts are, are searched too).
 
 Exit codes: 0 applied (or nothing to do), 1 a result or device file could not be read, 2 usage.`;
 
-function resultFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...resultFiles(path));
-    else if (entry.name.endsWith('.json')) out.push(path);
-  }
-  return out.sort();
-}
-
 export const applyResultsCommand: Command = {
   name: 'apply-results',
   summary: 'write rotated certificates from result files into the device files',
@@ -47,50 +34,16 @@ export const applyResultsCommand: Command = {
     }
     const root = resolveRoot(values.root, io.cwd);
     const repo = await loadRepository(root);
-    const byName = new Map(repo.records.map((r) => [r.system_name, r]));
-    let applied = 0;
-    let unchanged = 0;
-    let problems = 0;
-    for (const file of files) {
-      let result: RotationResult;
-      try {
-        result = JSON.parse(readFileSync(file, 'utf8')) as RotationResult;
-        if (result.schema !== RESULT_SCHEMA || typeof result.system_name !== 'string')
-          throw new Error('not a result file');
-      } catch (error) {
-        io.stderr(`${file}: skipped: ${(error as Error).message}\n`);
-        problems++;
-        continue;
-      }
-      const record = certificateRecord(result);
-      if (!record) {
-        io.stdout(`${result.system_name}: ${result.status}, left untouched\n`);
-        continue;
-      }
-      const device = byName.get(result.system_name);
-      if (!device) {
-        io.stdout(`${result.system_name}: no longer in the inventory, skipped\n`);
-        continue;
-      }
-      const path = join(root, device.file);
-      try {
-        const updated = applyCertificate(readFileSync(path, 'utf8'), record);
-        if (updated === undefined) {
-          unchanged++;
-          io.stdout(`${result.system_name}: already up to date\n`);
-        } else {
-          writeFileAtomic(path, updated);
-          applied++;
-          io.stdout(`${result.system_name}: ${device.file} now expires ${record.not_after}\n`);
-        }
-      } catch (error) {
-        io.stderr(`${device.file}: not updated: ${(error as Error).message}\n`);
-        problems++;
-      }
-    }
+    const { results, problems } = readResults(files);
+    const report = applyResults(root, new Map(repo.records.map((r) => [r.system_name, r.file])), results);
+    for (const u of report.updated) io.stdout(`${u.system_name}: ${u.file} now expires ${u.not_after}\n`);
+    for (const name of report.unchanged) io.stdout(`${name}: already up to date\n`);
+    for (const u of report.untouched) io.stdout(`${u.system_name}: ${u.status}, left untouched\n`);
+    for (const name of report.removed) io.stdout(`${name}: no longer in the inventory, skipped\n`);
+    for (const p of [...problems, ...report.problems]) io.stderr(`${p.file}: skipped: ${p.message}\n`);
     io.stdout(
-      `\n${applied} device file(s) updated, ${unchanged} already up to date, ${files.length} result file(s) read\n`,
+      `\n${report.updated.length} device file(s) updated, ${report.unchanged.length} already up to date, ${files.length} result file(s) read\n`,
     );
-    return problems > 0 ? EXIT_FINDINGS : EXIT_OK;
+    return problems.length + report.problems.length > 0 ? EXIT_FINDINGS : EXIT_OK;
   },
 };
