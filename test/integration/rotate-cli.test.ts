@@ -5,6 +5,7 @@ import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAccount } from '../../src/acme/account.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
+import { runActionBundle } from '../helpers/action.ts';
 import { PROJECT_ROOT, runCli } from '../helpers/cli.ts';
 import { type LinuxHost, startLinuxHost } from '../lab/devices/linux-host.ts';
 import {
@@ -59,6 +60,7 @@ beforeAll(async () => {
   mkdirSync(join(root, 'routing'));
   mkdirSync(join(root, 'inventory/lab'), { recursive: true });
   writeFileSync(join(root, 'routing/pebble-root.pem'), await pebble.rootsPem());
+  writeFileSync(join(root, 'routing/pebble-https.pem'), pebble.httpsCaPem);
   writeFileSync(
     join(root, 'routing/settings.yaml'),
     `authorities:
@@ -240,4 +242,50 @@ describe('ottr rotate', () => {
       /did you mean "web-[ab]"/,
     );
   });
+
+  it('actions/rotate (the committed bundle, run as the runner runs it) rotates one matrix entry', async () => {
+    const { LAB_ACCOUNT_KEY, LAB_SSH_KEY_WEB_A, LAB_SSH_KEY_WEB_B, ...rest } = env;
+    const run = await runActionBundle(
+      'rotate',
+      {
+        root,
+        entry: JSON.stringify({
+          id: 'web-b',
+          devices: ['web-b'],
+          data_center: 'lab',
+          runs_on: ['self-hosted'],
+        }),
+        'results-dir': 'action-results',
+      },
+      {
+        ...rest,
+        // A private ACME CA's HTTPS is trusted the way the README says: NODE_EXTRA_CA_CERTS.
+        NODE_EXTRA_CA_CERTS: join(root, 'routing/pebble-https.pem'),
+        OTTR_SECRETS: JSON.stringify({ LAB_ACCOUNT_KEY, LAB_SSH_KEY_WEB_A, LAB_SSH_KEY_WEB_B }),
+      },
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.outputs).toMatchObject({ rotated: '1', failed: '0', 'results-dir': 'action-results' });
+    const result = JSON.parse(readFileSync(join(root, 'action-results/web-b.json'), 'utf8'));
+    expect(result).toMatchObject({
+      status: 'rotated',
+      run_url: 'https://github.example/acme/pki/actions/runs/4242',
+    });
+    expect(run.stdout).toContain('::group::web-b: order');
+    expect(run.summary).toMatch(/\| `web-b` \| rotated \|/);
+    // Every secret value was masked before use, and none is printed otherwise.
+    const masks = new Set(
+      run.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('::add-mask::'))
+        .map((l) => l.slice(12)),
+    );
+    for (const line of LAB_SSH_KEY_WEB_B!.split('\n').filter((l) => l.trim()))
+      expect(masks).toContain(line.trim());
+    const unmasked = run.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n');
+    expect(unmasked).not.toMatch(/PRIVATE KEY/);
+  }, 60_000);
 });

@@ -1,0 +1,110 @@
+import { resolve } from 'node:path';
+import * as core from '@actions/core';
+import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../model/repository.ts';
+import { planInput } from '../plan/input.ts';
+import { buildPlan, type Plan } from '../plan/plan.ts';
+import { planSummaryMarkdown } from '../plan/summary.ts';
+import { parseDuration } from '../util/duration.ts';
+import { writeFileAtomic } from '../util/files.ts';
+import { didYouMean } from '../util/suggest.ts';
+import { flag, list, text } from './inputs.ts';
+
+/** The plan action's inputs, read once. */
+export interface PlanSettings {
+  root: string;
+  devices: string[];
+  force: boolean;
+  now: Date;
+  planFile: string;
+}
+
+export function planSettings(): PlanSettings {
+  const now = text('now');
+  const date = now ? new Date(now) : new Date();
+  if (Number.isNaN(date.getTime())) throw new Error(`input now must be an ISO-8601 date-time, not "${now}"`);
+  return {
+    root: text('root') || '.',
+    devices: list('devices'),
+    force: flag('force'),
+    now: date,
+    planFile: text('plan-file') || 'plan.json',
+  };
+}
+
+export interface PlanOutcome {
+  plan: Plan;
+  outputs: Record<string, string>;
+  summary: string;
+  /** Device files that were skipped for a problem: file, line and message, for annotations. */
+  skippedFiles: { file: string; line?: number; message: string }[];
+}
+
+/** Plans the run; throws with a clear message when settings, routes or the device selection are unusable. */
+export async function planRun(settings: PlanSettings): Promise<PlanOutcome> {
+  const repo = await loadRepository(settings.root);
+  if (!repo.settings || !repo.routes) {
+    const blocking = repo.problems
+      .filter((p) => p.severity === 'error' && (p.file === SETTINGS_FILE || p.file === ROUTES_FILE))
+      .map((p) => `${p.file}:${p.line}: ${p.message}`);
+    throw new Error(
+      `no plan: ${blocking.join('; ') || 'routing/settings.yaml or routing/routes.yaml is invalid'}`,
+    );
+  }
+  const known = new Set(repo.records.map((r) => r.system_name));
+  const unknown = settings.devices.filter((name) => !known.has(name));
+  if (unknown.length > 0)
+    throw new Error(
+      `not in the inventory: ${unknown.map((n) => `"${n}"${didYouMean(n, known)}`).join(', ')}`,
+    );
+  const plan = buildPlan(
+    planInput(repo.records, repo.settings, settings.now, {
+      ...(settings.force ? { force: true } : {}),
+      ...(settings.devices.length > 0 ? { only: settings.devices } : {}),
+    }),
+  );
+  const timeoutMs = parseDuration(repo.settings.limits?.timeout ?? '15m') ?? 900_000;
+  const devices = repo.records.flatMap((r) => (r.device ? [r.device] : []));
+  return {
+    plan,
+    outputs: {
+      matrix: JSON.stringify(plan.matrix),
+      has_work: String(plan.matrix.include.length > 0),
+      due_count: String(plan.counts.due),
+      deferred_count: String(plan.counts.deferred),
+      skipped_count: String(plan.counts.skipped),
+      jobs: String(plan.counts.jobs),
+      max_parallel: String(plan.max_parallel),
+      // Per device the driver's own timeout applies; the job gets room for a shard and the runner's set-up.
+      timeout_minutes: String(Math.ceil(timeoutMs / 60_000) * Math.max(1, maxShardLength(plan)) + 10),
+      plan_file: settings.planFile,
+    },
+    summary: planSummaryMarkdown(plan, devices),
+    skippedFiles: repo.problems
+      .filter((p) => p.severity === 'error' && p.file.startsWith('inventory/'))
+      .map((p) => ({
+        file: p.file,
+        ...(p.line ? { line: p.line } : {}),
+        message: `device skipped: ${p.message}`,
+      })),
+  };
+}
+
+function maxShardLength(plan: Plan): number {
+  const sizes = plan.shards?.map((s) => s.devices.length) ?? [1];
+  return Math.max(1, ...sizes);
+}
+
+export async function main(): Promise<void> {
+  const settings = planSettings();
+  const outcome = await planRun(settings);
+  writeFileAtomic(resolve(settings.root, settings.planFile), `${JSON.stringify(outcome.plan, null, 2)}\n`);
+  for (const s of outcome.skippedFiles)
+    core.warning(s.message, { file: s.file, ...(s.line ? { startLine: s.line } : {}) });
+  for (const [name, value] of Object.entries(outcome.outputs)) core.setOutput(name, value);
+  await core.summary.addRaw(outcome.summary).write();
+  core.info(
+    `${outcome.plan.counts.due} due, ${outcome.plan.counts.deferred} deferred, ${outcome.plan.counts.skipped} skipped → ${outcome.plan.counts.jobs} job(s)`,
+  );
+  for (const error of outcome.plan.errors) core.error(error);
+  if (outcome.plan.errors.length > 0) core.setFailed(`the plan has ${outcome.plan.errors.length} error(s)`);
+}
