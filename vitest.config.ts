@@ -10,5 +10,8 @@ export default defineConfig({
     // CI also keeps a machine-readable report, from which .ci/run prints its closing "N passed, N failed" line.
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: 'tmp/vitest-report.json' },
+    // GitHub's workflow parser imports its JSON schema without an import attribute, which Node refuses;
+    // letting Vite transform the package makes the import work.
+    server: { deps: { inline: ['@actions/workflow-parser', '@actions/expressions'] } },
   },
 });

@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { acmeCommand } from './acme.ts';
 import { applyResultsCommand } from './apply-results.ts';
+import { checkWorkflowsCommand } from './check-workflows.ts';
 import { dnsRecordsCommand } from './dns-records.ts';
 import { importOttrCommand } from './import-ottr.ts';
 import { planCommand } from './plan.ts';
@@ -16,6 +17,7 @@ export const commands: Command[] = [
   applyResultsCommand,
   showCommand,
   dnsRecordsCommand,
+  checkWorkflowsCommand,
   importOttrCommand,
   acmeCommand,
 ];

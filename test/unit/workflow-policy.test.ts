@@ -1,0 +1,101 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { workflowPolicyProblems } from '../../src/gitops/workflow-policy.ts';
+import { PROJECT_ROOT, runCli } from '../helpers/cli.ts';
+
+const WORKFLOWS = join(PROJECT_ROOT, '.github/workflows');
+const files = readdirSync(WORKFLOWS).filter((f) => f.endsWith('.yml'));
+
+/** GitHub's own workflow parser (the schema the Actions service validates with). */
+function parserErrors(name: string, content: string): string[] {
+  const result = parseWorkflow({ name, content }, new NoOperationTraceWriter());
+  return result.context.errors.getErrors().map((e) => e.message);
+}
+
+describe('the project workflows', () => {
+  it('are validate.yml, rotate.yml and ci.yml', () => {
+    expect(files.sort()).toEqual(['ci.yml', 'rotate.yml', 'validate.yml']);
+  });
+
+  for (const file of files) {
+    it(`${file} passes GitHub's workflow parser and the hardening rules`, () => {
+      const text = readFileSync(join(WORKFLOWS, file), 'utf8');
+      expect(parserErrors(file, text)).toEqual([]);
+      expect(workflowPolicyProblems(`.github/workflows/${file}`, text)).toEqual([]);
+    });
+  }
+
+  it('rotate.yml: schedule off the hour, dispatch inputs, guarded matrix in the pki environment, report always', () => {
+    const wf = parse(readFileSync(join(WORKFLOWS, 'rotate.yml'), 'utf8'));
+    const [minute] = wf.on.schedule[0].cron.split(' ');
+    expect(Number(minute)).not.toBe(0);
+    expect(Object.keys(wf.on.workflow_dispatch.inputs).sort()).toEqual([
+      'devices',
+      'dry_run',
+      'force',
+      'staging',
+    ]);
+    expect(wf.permissions).toEqual({});
+    expect(wf.concurrency['cancel-in-progress']).toBe(false);
+    const { plan, rotate, report } = wf.jobs;
+    expect(plan.permissions).toEqual({ contents: 'read' });
+    expect(rotate).toMatchObject({
+      needs: 'plan',
+      if: "needs.plan.outputs.has_work == 'true'",
+      'runs-on': '${{ matrix.runs_on }}',
+      environment: 'pki',
+      strategy: { 'fail-fast': false, 'max-parallel': '${{ fromJSON(needs.plan.outputs.max_parallel) }}' },
+      permissions: { contents: 'read', 'id-token': 'write' },
+    });
+    expect(rotate['timeout-minutes']).toMatch(/timeout_minutes/);
+    const aws = rotate.steps.find((s: { uses?: string }) => s.uses?.startsWith('aws-actions/'));
+    expect(aws.with['role-to-assume']).toBeDefined();
+    expect(report.if).toMatch(/^always\(\)/);
+    expect(
+      report.steps.some((s: { uses?: string }) => s.uses?.startsWith('actions/download-artifact@')),
+    ).toBe(true);
+  });
+
+  it('validate.yml: pull_request on inventory, routing and schemas; read-only; no secrets', () => {
+    const text = readFileSync(join(WORKFLOWS, 'validate.yml'), 'utf8');
+    const wf = parse(text);
+    expect(wf.on.pull_request.paths).toEqual(
+      expect.arrayContaining(['inventory/**', 'routing/**', 'schemas/**']),
+    );
+    expect(wf.permissions).toEqual({ contents: 'read' });
+    expect(wf.jobs.validate['runs-on']).toBe('ubuntu-latest');
+    expect(text).not.toMatch(/\$\{\{[^}]*secrets/);
+    expect(text).toMatch(/ottr validate --format github/);
+  });
+});
+
+describe('a deliberately bad workflow', () => {
+  const text = readFileSync(join(PROJECT_ROOT, 'test/fixtures/workflows/bad.yml'), 'utf8');
+
+  it('trips every hardening rule, each at its line', () => {
+    const found = workflowPolicyProblems('bad.yml', text).map((p) => `${p.line} ${p.field}: ${p.message}`);
+    expect(found).toEqual([
+      '2 concurrency: a rotating workflow needs concurrency, so two runs never rotate at once',
+      '4 on.pull_request_target: pull_request_target runs with secrets on code from forks; use pull_request',
+      '5 permissions: top-level permissions grant write access; grant it only to the jobs that need it',
+      '10 jobs.rotate.steps[0].uses: actions/checkout@v4 is not pinned to a full commit SHA (owner/repo@<40 hex> # vX.Y.Z)',
+      '14 jobs.rotate.steps[2].run: an expression inside run: is pasted into the script; pass the value through env:',
+    ]);
+  });
+
+  it('is still a valid workflow for GitHub (the rules go beyond the schema)', () => {
+    expect(parserErrors('bad.yml', text)).toEqual([]);
+  });
+
+  it('ottr check-workflows reports it with exit 1, and GitHub annotations on request', async () => {
+    const run = await runCli(['check-workflows', '--dir', 'test/fixtures/workflows', '--format', 'github']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('::error file=test/fixtures/workflows/bad.yml,line=10,col=15,title=jobs.rotate.steps[0].uses::');
+    expect((await runCli(['check-workflows'])).stdout).toMatch(
+      /^ok: 3 workflow\(s\) keep the hardening rules$/m,
+    );
+  });
+});
