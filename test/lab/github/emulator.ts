@@ -1,0 +1,578 @@
+import { execFileSync } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+const DOCS = 'https://docs.github.com/rest';
+const BOT = { login: 'ottr-lab[bot]', id: 1, type: 'Bot' };
+
+export interface EmulatedIssue {
+  repo: string;
+  number: number;
+  node_id: string;
+  title: string;
+  body: string | null;
+  state: 'open' | 'closed';
+  state_reason: string | null;
+  labels: string[];
+  comments: number;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+}
+
+export interface EmulatedPull extends EmulatedIssue {
+  head: string;
+  base: string;
+  draft: boolean;
+  auto_merge: { merge_method: string } | null;
+}
+
+export interface EmulatedComment {
+  repo: string;
+  id: number;
+  issue_number: number;
+  body: string;
+  created_at: string;
+}
+
+export interface EmulatedRepo {
+  owner: string;
+  name: string;
+  /** When set, pull requests are checked against the branches of this (bare) git repository. */
+  gitDir?: string;
+  autoMergeAllowed: boolean;
+  nextNumber: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+interface Fault {
+  status: number;
+  method?: string;
+  path?: RegExp;
+  times: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: Record<string, unknown>,
+  ) {
+    super(String(body.message));
+  }
+}
+
+const notFound = () => new HttpError(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
+const validationFailed = (errors: Record<string, unknown>[]) =>
+  new HttpError(422, { message: 'Validation Failed', errors, documentation_url: DOCS, status: '422' });
+
+/**
+ * The subset of GitHub's REST API (and one GraphQL mutation) that pull request publishing and issue
+ * notifications use, with GitHub's response and error shapes, pagination by Link header and state kept in
+ * public arrays for assertions. Every request needs an `authorization` header, as with the real API.
+ */
+export class GitHubEmulator {
+  private server: Server | undefined;
+  port = 0;
+  readonly repos = new Map<string, EmulatedRepo>();
+  readonly issues: EmulatedIssue[] = [];
+  readonly pulls: EmulatedPull[] = [];
+  readonly comments: EmulatedComment[] = [];
+  readonly requests: RecordedRequest[] = [];
+  /** When non-empty, only these tokens are accepted (401 "Bad credentials" otherwise). */
+  readonly tokens = new Set<string>();
+  private faults: Fault[] = [];
+  private nextId = 1000;
+  private clock = Date.parse('2026-11-23T06:00:00Z');
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  addRepo(
+    owner: string,
+    name: string,
+    options: { gitDir?: string; autoMergeAllowed?: boolean } = {},
+  ): EmulatedRepo {
+    const repo: EmulatedRepo = {
+      owner,
+      name,
+      autoMergeAllowed: options.autoMergeAllowed ?? true,
+      nextNumber: 1,
+      ...(options.gitDir ? { gitDir: options.gitDir } : {}),
+    };
+    this.repos.set(`${owner}/${name}`, repo);
+    return repo;
+  }
+
+  /** The next `times` requests matching `method`/`path` get `status` with GitHub's error body. */
+  failNext(status: number, match: { method?: string; path?: RegExp; times?: number } = {}): void {
+    this.faults.push({ status, times: match.times ?? 1, ...match });
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        this.send(res, 500, { message: `emulator error: ${(error as Error).message}` });
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private now(): string {
+    this.clock += 1000;
+    return new Date(this.clock).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  private send(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-github-media-type': 'github.v3; format=json',
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', this.url);
+    const method = req.method ?? 'GET';
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      this.requests.push({ method, path: url.pathname, body: raw });
+      return this.send(res, 400, {
+        message: 'Problems parsing JSON',
+        documentation_url: DOCS,
+        status: '400',
+      });
+    }
+    this.requests.push({ method, path: url.pathname, body });
+
+    const auth = req.headers.authorization;
+    if (!auth)
+      return this.send(res, 401, {
+        message: 'Requires authentication',
+        documentation_url: DOCS,
+        status: '401',
+      });
+    const token = auth.replace(/^(token|bearer)\s+/i, '');
+    if (this.tokens.size > 0 && !this.tokens.has(token))
+      return this.send(res, 401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+
+    const fault = this.faults.find(
+      (f) => (!f.method || f.method === method) && (!f.path || f.path.test(url.pathname)),
+    );
+    if (fault) {
+      if (--fault.times <= 0) this.faults = this.faults.filter((f) => f !== fault);
+      const message = fault.status >= 500 ? 'Server Error' : fault.status === 403 ? 'Forbidden' : 'Error';
+      return this.send(res, fault.status, { message, documentation_url: DOCS, status: String(fault.status) });
+    }
+
+    try {
+      const answer = this.route(method, url, body);
+      this.send(res, answer.status, answer.body, answer.headers);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      this.send(res, error.status, error.body);
+    }
+  }
+
+  private route(
+    method: string,
+    url: URL,
+    body: unknown,
+  ): { status: number; body: unknown; headers?: Record<string, string> } {
+    if (method === 'POST' && url.pathname === '/graphql') return { status: 200, body: this.graphql(body) };
+    const match = /^\/repos\/([^/]+)\/([^/]+)\/(pulls|issues)(?:\/(\d+)(?:\/(labels|comments))?)?\/?$/.exec(
+      url.pathname,
+    );
+    if (!match) throw notFound();
+    const [, owner, name, collection, numberText, sub] = match;
+    const repo = this.repos.get(`${owner}/${name}`);
+    if (!repo) throw notFound();
+    const key = `${repo.owner}/${repo.name}`;
+    const input = (body ?? {}) as Record<string, unknown>;
+    const number = numberText === undefined ? undefined : Number(numberText);
+
+    if (collection === 'pulls') {
+      if (number === undefined && method === 'GET')
+        return this.page(url, this.listPulls(key, url), (p) => this.pullJson(p));
+      if (number === undefined && method === 'POST')
+        return { status: 201, body: this.pullJson(this.createPull(repo, input)) };
+      if (number !== undefined && !sub) {
+        const pull = this.pulls.find((p) => p.repo === key && p.number === number);
+        if (!pull) throw notFound();
+        if (method === 'GET') return { status: 200, body: this.pullJson(pull) };
+        if (method === 'PATCH') return { status: 200, body: this.pullJson(this.updatePull(pull, input)) };
+      }
+      throw notFound();
+    }
+
+    if (number === undefined) {
+      if (method === 'GET') return this.page(url, this.listIssues(key, url), (i) => this.issueJson(i));
+      if (method === 'POST') return { status: 201, body: this.issueJson(this.createIssue(repo, input)) };
+      throw notFound();
+    }
+    const issue =
+      this.issues.find((i) => i.repo === key && i.number === number) ??
+      this.pulls.find((p) => p.repo === key && p.number === number);
+    if (!issue) throw notFound();
+    if (!sub) {
+      if (method === 'GET') return { status: 200, body: this.issueJson(issue) };
+      if (method === 'PATCH')
+        return { status: 200, body: this.issueJson(this.updateIssue(issue, input, 'Issue')) };
+      throw notFound();
+    }
+    if (sub === 'labels' && method === 'POST') {
+      const labels = Array.isArray(body) ? body : input.labels;
+      if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || l === ''))
+        throw validationFailed([{ resource: 'Label', code: 'invalid', field: 'labels' }]);
+      for (const label of labels as string[]) if (!issue.labels.includes(label)) issue.labels.push(label);
+      issue.updated_at = this.now();
+      return { status: 200, body: issue.labels.map((l) => this.labelJson(l)) };
+    }
+    if (sub === 'comments' && method === 'POST') {
+      if (typeof input.body !== 'string' || input.body === '')
+        throw validationFailed([{ resource: 'IssueComment', code: 'missing_field', field: 'body' }]);
+      this.checkBodyLength(input.body, 'IssueComment');
+      const comment: EmulatedComment = {
+        repo: key,
+        id: this.nextId++,
+        issue_number: issue.number,
+        body: input.body,
+        created_at: this.now(),
+      };
+      this.comments.push(comment);
+      issue.comments++;
+      issue.updated_at = comment.created_at;
+      return { status: 201, body: this.commentJson(comment) };
+    }
+    if (sub === 'comments' && method === 'GET') {
+      const list = this.comments.filter((c) => c.repo === key && c.issue_number === issue.number);
+      return this.page(url, list, (c) => this.commentJson(c));
+    }
+    throw notFound();
+  }
+
+  private checkBodyLength(body: unknown, resource: string): void {
+    if (typeof body === 'string' && body.length > 65_536)
+      throw validationFailed([
+        {
+          resource,
+          code: 'custom',
+          field: 'body',
+          message: 'body is too long (maximum is 65536 characters)',
+        },
+      ]);
+  }
+
+  /** GitHub's `per_page`/`page` pagination with a Link header pointing at the other pages. */
+  private page<T>(url: URL, items: T[], json: (item: T) => unknown) {
+    const perPage = Math.min(Math.max(Number(url.searchParams.get('per_page') ?? 30) || 30, 1), 100);
+    const page = Math.max(Number(url.searchParams.get('page') ?? 1) || 1, 1);
+    const last = Math.max(Math.ceil(items.length / perPage), 1);
+    const link = (n: number) => {
+      const target = new URL(url.toString());
+      target.searchParams.set('page', String(n));
+      target.searchParams.set('per_page', String(perPage));
+      return `<${this.url}${target.pathname}${target.search}>`;
+    };
+    const links: string[] = [];
+    if (page > 1) links.push(`${link(page - 1)}; rel="prev"`);
+    if (page < last) links.push(`${link(page + 1)}; rel="next"`, `${link(last)}; rel="last"`);
+    if (page > 1) links.push(`${link(1)}; rel="first"`);
+    const headers: Record<string, string> = links.length > 0 ? { link: links.join(', ') } : {};
+    return { status: 200, body: items.slice((page - 1) * perPage, page * perPage).map(json), headers };
+  }
+
+  private stateFilter(url: URL): (item: { state: string }) => boolean {
+    const state = url.searchParams.get('state') ?? 'open';
+    if (!['open', 'closed', 'all'].includes(state))
+      throw validationFailed([{ resource: 'Issue', code: 'invalid', field: 'state', value: state }]);
+    return (item) => state === 'all' || item.state === state;
+  }
+
+  private listIssues(key: string, url: URL): EmulatedIssue[] {
+    const byState = this.stateFilter(url);
+    const wanted = (url.searchParams.get('labels') ?? '')
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    return [...this.issues, ...this.pulls]
+      .filter((i) => i.repo === key && byState(i) && wanted.every((l) => i.labels.includes(l)))
+      .sort((a, b) => b.number - a.number);
+  }
+
+  private listPulls(key: string, url: URL): EmulatedPull[] {
+    const byState = this.stateFilter(url);
+    const head = url.searchParams.get('head');
+    const base = url.searchParams.get('base');
+    const owner = key.split('/')[0];
+    return this.pulls
+      .filter((p) => p.repo === key && byState(p))
+      .filter((p) => {
+        if (!head) return true;
+        const [user, branch] = head.includes(':') ? head.split(/:(.*)/s) : [head, undefined];
+        return user === owner && (branch === undefined || branch === p.head);
+      })
+      .filter((p) => !base || p.base === base)
+      .sort((a, b) => b.number - a.number);
+  }
+
+  private branchExists(repo: EmulatedRepo, branch: string): boolean {
+    if (!repo.gitDir) return true;
+    try {
+      execFileSync(
+        'git',
+        ['--git-dir', repo.gitDir, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`],
+        {
+          stdio: 'ignore',
+        },
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private createPull(repo: EmulatedRepo, input: Record<string, unknown>): EmulatedPull {
+    const missing = ['title', 'head', 'base'].filter((f) => typeof input[f] !== 'string' || input[f] === '');
+    if (missing.length > 0)
+      throw validationFailed(
+        missing.map((field) => ({ resource: 'PullRequest', code: 'missing_field', field })),
+      );
+    this.checkBodyLength(input.body, 'PullRequest');
+    const headInput = input.head as string;
+    const head = headInput.includes(':') ? headInput.split(/:(.*)/s)[1]! : headInput;
+    const base = input.base as string;
+    if (!this.branchExists(repo, head))
+      throw validationFailed([{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
+    if (!this.branchExists(repo, base))
+      throw validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+    const key = `${repo.owner}/${repo.name}`;
+    if (this.pulls.some((p) => p.repo === key && p.state === 'open' && p.head === head && p.base === base))
+      throw validationFailed([
+        {
+          resource: 'PullRequest',
+          code: 'custom',
+          message: `A pull request already exists for ${repo.owner}:${head}.`,
+        },
+      ]);
+    const now = this.now();
+    const pull: EmulatedPull = {
+      repo: key,
+      number: repo.nextNumber++,
+      node_id: `PR_lab${this.nextId++}`,
+      title: input.title as string,
+      body: typeof input.body === 'string' ? input.body : null,
+      state: 'open',
+      state_reason: null,
+      labels: [],
+      comments: 0,
+      created_at: now,
+      updated_at: now,
+      closed_at: null,
+      head,
+      base,
+      draft: input.draft === true,
+      auto_merge: null,
+    };
+    this.pulls.push(pull);
+    return pull;
+  }
+
+  private updatePull(pull: EmulatedPull, input: Record<string, unknown>): EmulatedPull {
+    this.updateIssue(pull, input, 'PullRequest');
+    if (typeof input.base === 'string') pull.base = input.base;
+    return pull;
+  }
+
+  private createIssue(repo: EmulatedRepo, input: Record<string, unknown>): EmulatedIssue {
+    if (typeof input.title !== 'string' || input.title === '')
+      throw validationFailed([{ resource: 'Issue', code: 'missing_field', field: 'title' }]);
+    this.checkBodyLength(input.body, 'Issue');
+    const labels = Array.isArray(input.labels)
+      ? [
+          ...new Set(
+            input.labels.map((l) => (typeof l === 'string' ? l : String((l as { name?: unknown }).name))),
+          ),
+        ]
+      : [];
+    const now = this.now();
+    const issue: EmulatedIssue = {
+      repo: `${repo.owner}/${repo.name}`,
+      number: repo.nextNumber++,
+      node_id: `I_lab${this.nextId++}`,
+      title: input.title,
+      body: typeof input.body === 'string' ? input.body : null,
+      state: 'open',
+      state_reason: null,
+      labels,
+      comments: 0,
+      created_at: now,
+      updated_at: now,
+      closed_at: null,
+    };
+    this.issues.push(issue);
+    return issue;
+  }
+
+  private updateIssue<T extends EmulatedIssue>(
+    issue: T,
+    input: Record<string, unknown>,
+    resource: string,
+  ): T {
+    if (input.state !== undefined && input.state !== 'open' && input.state !== 'closed')
+      throw validationFailed([{ resource, code: 'invalid', field: 'state', value: input.state }]);
+    if (input.title !== undefined && (typeof input.title !== 'string' || input.title === ''))
+      throw validationFailed([{ resource, code: 'missing_field', field: 'title' }]);
+    this.checkBodyLength(input.body, resource);
+    const now = this.now();
+    if (typeof input.title === 'string') issue.title = input.title;
+    if (typeof input.body === 'string' || input.body === null) issue.body = input.body;
+    if (Array.isArray(input.labels)) issue.labels = input.labels.map(String);
+    if (input.state === 'closed' && issue.state === 'open') {
+      issue.state = 'closed';
+      issue.closed_at = now;
+      issue.state_reason = typeof input.state_reason === 'string' ? input.state_reason : 'completed';
+    } else if (input.state === 'open' && issue.state === 'closed') {
+      issue.state = 'open';
+      issue.closed_at = null;
+      issue.state_reason = 'reopened';
+    }
+    issue.updated_at = now;
+    return issue;
+  }
+
+  /** Only `enablePullRequestAutoMerge`, answered the way GitHub's GraphQL API does (errors inside a 200). */
+  private graphql(body: unknown): unknown {
+    const { query, variables } = (body ?? {}) as { query?: string; variables?: Record<string, unknown> };
+    if (typeof query !== 'string' || !query.includes('enablePullRequestAutoMerge'))
+      return { errors: [{ message: 'the lab emulator implements only enablePullRequestAutoMerge' }] };
+    const id = variables?.pullRequestId;
+    const pull = this.pulls.find((p) => p.node_id === id);
+    if (!pull)
+      return {
+        data: { enablePullRequestAutoMerge: null },
+        errors: [
+          {
+            type: 'NOT_FOUND',
+            path: ['enablePullRequestAutoMerge'],
+            message: `Could not resolve to a node with the global id of '${String(id)}'.`,
+          },
+        ],
+      };
+    const repo = this.repos.get(pull.repo)!;
+    if (!repo.autoMergeAllowed || pull.state !== 'open')
+      return {
+        data: { enablePullRequestAutoMerge: null },
+        errors: [
+          {
+            type: 'UNPROCESSABLE',
+            path: ['enablePullRequestAutoMerge'],
+            message: repo.autoMergeAllowed
+              ? 'Pull request is not in the correct state to enable auto-merge'
+              : 'Pull request Auto merge is not allowed for this repository',
+          },
+        ],
+      };
+    pull.auto_merge = { merge_method: String(variables?.mergeMethod ?? 'MERGE').toLowerCase() };
+    return { data: { enablePullRequestAutoMerge: { pullRequest: { number: pull.number } } } };
+  }
+
+  private labelJson(name: string) {
+    let id = 0;
+    for (const c of name) id = (id * 31 + c.charCodeAt(0)) >>> 0;
+    return {
+      id,
+      node_id: `LA_lab${id}`,
+      url: `${this.url}/labels/${name}`,
+      name,
+      color: 'ededed',
+      default: false,
+      description: null,
+    };
+  }
+
+  private issueJson(issue: EmulatedIssue) {
+    const isPull = 'head' in issue;
+    const kind = isPull ? 'pull' : 'issues';
+    return {
+      id: Number.parseInt(issue.node_id.replace(/\D/g, ''), 10),
+      node_id: issue.node_id,
+      url: `${this.url}/repos/${issue.repo}/issues/${issue.number}`,
+      html_url: `https://github.com/${issue.repo}/${kind}/${issue.number}`,
+      number: issue.number,
+      title: issue.title,
+      body: issue.body,
+      state: issue.state,
+      state_reason: issue.state_reason,
+      labels: issue.labels.map((l) => this.labelJson(l)),
+      user: BOT,
+      comments: issue.comments,
+      created_at: issue.created_at,
+      updated_at: issue.updated_at,
+      closed_at: issue.closed_at,
+      ...(isPull ? { pull_request: { url: `${this.url}/repos/${issue.repo}/pulls/${issue.number}` } } : {}),
+    };
+  }
+
+  private pullJson(pull: EmulatedPull) {
+    const owner = pull.repo.split('/')[0];
+    const sha = (branch: string) => {
+      const repo = this.repos.get(pull.repo);
+      if (!repo?.gitDir) return '0'.repeat(40);
+      try {
+        return execFileSync('git', ['--git-dir', repo.gitDir, 'rev-parse', `refs/heads/${branch}`], {
+          encoding: 'utf8',
+        }).trim();
+      } catch {
+        return '0'.repeat(40);
+      }
+    };
+    return {
+      ...this.issueJson(pull),
+      url: `${this.url}/repos/${pull.repo}/pulls/${pull.number}`,
+      html_url: `https://github.com/${pull.repo}/pull/${pull.number}`,
+      head: { label: `${owner}:${pull.head}`, ref: pull.head, sha: sha(pull.head) },
+      base: { label: `${owner}:${pull.base}`, ref: pull.base, sha: sha(pull.base) },
+      draft: pull.draft,
+      merged: false,
+      auto_merge: pull.auto_merge,
+    };
+  }
+
+  private commentJson(comment: EmulatedComment) {
+    return {
+      id: comment.id,
+      node_id: `IC_lab${comment.id}`,
+      url: `${this.url}/repos/${comment.repo}/issues/comments/${comment.id}`,
+      html_url: `https://github.com/${comment.repo}/issues/${comment.issue_number}#issuecomment-${comment.id}`,
+      issue_url: `${this.url}/repos/${comment.repo}/issues/${comment.issue_number}`,
+      body: comment.body,
+      user: BOT,
+      created_at: comment.created_at,
+      updated_at: comment.created_at,
+    };
+  }
+}
