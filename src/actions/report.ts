@@ -1,0 +1,200 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as core from '@actions/core';
+import { getOctokit } from '@actions/github';
+import { readResults, resultFiles } from '../gitops/apply-results.ts';
+import { renderPullRequest } from '../gitops/pr-body.ts';
+import {
+  DEFAULT_ROTATIONS_BRANCH,
+  type MergeMethod,
+  type PublishResult,
+  publishRotations,
+  reapplyResults,
+} from '../gitops/pull-request.ts';
+import { loadRepository } from '../model/repository.ts';
+import type { Device } from '../model/types.ts';
+import { type IssueSyncSummary, syncFailureIssues } from '../notify/issues.ts';
+import { notifySlack, type SlackNotifyOutcome } from '../notify/slack.ts';
+import type { RotationResult } from '../rotate/result.ts';
+import { rotationSummary } from '../rotate/summary.ts';
+import { flag, list, secretEnvironment, text } from './inputs.ts';
+
+/** The report action's inputs and the run's context, read once. */
+export interface ReportSettings {
+  root: string;
+  resultsDir: string;
+  token: string;
+  branch: string;
+  defaultBranch: string;
+  labels: string[];
+  autoMerge: false | MergeMethod;
+  dryRun: boolean;
+  owner: string;
+  repo: string;
+  apiUrl: string;
+  serverUrl: string;
+  runUrl?: string;
+}
+
+export function reportSettings(env: NodeJS.ProcessEnv): ReportSettings {
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+  if (!owner || !repo)
+    throw new Error('GITHUB_REPOSITORY is not set (owner/repo); run this inside a workflow');
+  const autoMerge = text('auto-merge').toLowerCase();
+  if (!['', 'false', 'true', 'merge', 'squash', 'rebase'].includes(autoMerge))
+    throw new Error(`input auto-merge must be false, true, merge, squash or rebase, not "${autoMerge}"`);
+  let event: { repository?: { default_branch?: string } } = {};
+  if (env.GITHUB_EVENT_PATH && existsSync(env.GITHUB_EVENT_PATH)) {
+    try {
+      event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
+    } catch {
+      event = {};
+    }
+  }
+  const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
+  const token = text('github-token');
+  const dryRun = flag('dry-run');
+  if (!token && !dryRun) throw new Error('input github-token is required (an App token, or github.token)');
+  return {
+    root: text('root') || '.',
+    resultsDir: text('results-dir') || 'ottr-results',
+    token,
+    branch: text('branch') || DEFAULT_ROTATIONS_BRANCH,
+    defaultBranch: text('base') || event.repository?.default_branch || 'main',
+    labels: list('labels'),
+    autoMerge:
+      autoMerge === '' || autoMerge === 'false'
+        ? false
+        : autoMerge === 'true'
+          ? 'SQUASH'
+          : (autoMerge.toUpperCase() as MergeMethod),
+    dryRun,
+    owner,
+    repo,
+    apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+    serverUrl,
+    ...(env.GITHUB_RUN_ID
+      ? { runUrl: `${serverUrl}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}` }
+      : {}),
+  };
+}
+
+export interface ReportOutcome {
+  results: RotationResult[];
+  unreadable: { file: string; message: string }[];
+  pullRequest?: PublishResult;
+  issues?: IssueSyncSummary;
+  slack?: SlackNotifyOutcome;
+  summary: string;
+}
+
+/**
+ * Merges the run's result files, publishes the certificate updates as the rotations pull request, and notifies:
+ * one GitHub issue per failing device (closed when it rotates again) and Slack. Notification problems are
+ * reported in the outcome, never thrown; a failing push or pull request is.
+ */
+export async function report(settings: ReportSettings, env: NodeJS.ProcessEnv): Promise<ReportOutcome> {
+  const dir = resolve(settings.root, settings.resultsDir);
+  const { results, problems: unreadable } = existsSync(dir)
+    ? readResults(resultFiles(dir))
+    : { results: [], problems: [] };
+  const repo = await loadRepository(settings.root);
+  const devices: Device[] = repo.records.flatMap((r) => (r.device ? [r.device] : []));
+  const notifications = repo.settings?.notifications ?? {};
+  const outcome: ReportOutcome = { results, unreadable, summary: '' };
+
+  if (!settings.dryRun && results.length > 0) {
+    const octokit = getOctokit(settings.token, { baseUrl: settings.apiUrl });
+    outcome.pullRequest = await publishRotations({
+      repoDir: settings.root,
+      defaultBranch: settings.defaultBranch,
+      branch: settings.branch,
+      reapply: reapplyResults(results),
+      results,
+      octokit,
+      owner: settings.owner,
+      repo: settings.repo,
+      labels: [...settings.labels, ...(notifications.labels ?? [])],
+      ...(settings.autoMerge ? { autoMerge: settings.autoMerge } : {}),
+      ...(settings.runUrl ? { runUrl: settings.runUrl } : {}),
+      git: { auth: { token: settings.token, serverUrl: settings.serverUrl }, onSecret: core.setSecret },
+    });
+    if (notifications.github_issues !== false)
+      outcome.issues = await syncFailureIssues({
+        octokit,
+        owner: settings.owner,
+        repo: settings.repo,
+        results,
+        devices,
+        labels: notifications.labels ?? [],
+        ...(settings.runUrl ? { runUrl: settings.runUrl } : {}),
+      });
+  }
+  const webhookName = notifications.slack_webhook_secret;
+  const webhookUrl = webhookName ? env[webhookName] : undefined;
+  if (webhookUrl && !settings.dryRun)
+    outcome.slack = await notifySlack({
+      webhookUrl,
+      results,
+      devices,
+      ...(settings.runUrl ? { runUrl: settings.runUrl } : {}),
+    });
+  else if (webhookName && !webhookUrl)
+    outcome.slack = { sent: false, messages: 0, reason: `the secret ${webhookName} is not set` };
+  outcome.summary = reportSummary(outcome, settings);
+  return outcome;
+}
+
+function reportSummary(outcome: ReportOutcome, settings: ReportSettings): string {
+  const lines: string[] = ['## Ottr report', ''];
+  if (outcome.results.length === 0)
+    lines.push('No result files arrived: no rotate job finished a device.', '');
+  const pr = outcome.pullRequest;
+  if (pr?.url) lines.push(`**Pull request:** [#${pr.number}](${pr.url}) (${pr.action})`, '');
+  else if (pr) lines.push(`**Pull request:** none (${pr.action}: nothing to record)`, '');
+  else if (settings.dryRun) lines.push('Dry run: nothing recorded, nobody notified.', '');
+  const issues = outcome.issues;
+  if (issues) {
+    const list = (label: string, items: { device: string; number: number }[]) =>
+      items.length > 0 ? [`${label}: ${items.map((i) => `${i.device} (#${i.number})`).join(', ')}`] : [];
+    const issueLines = [
+      ...list('opened', issues.opened),
+      ...list('commented', issues.commented),
+      ...list('closed', issues.closed),
+      ...issues.errors.map((e) => `not updated for ${e.device}: ${e.message}`),
+    ];
+    if (issueLines.length > 0) lines.push('**Failure issues** — ' + issueLines.join('; '), '');
+  }
+  if (outcome.slack && (outcome.slack.sent || outcome.results.some((r) => r.error)))
+    lines.push(
+      `**Slack:** ${outcome.slack.sent ? `${outcome.slack.messages} message(s) sent` : `not sent (${outcome.slack.reason})`}`,
+      '',
+    );
+  for (const u of outcome.unreadable) lines.push(`- ${u.file}: skipped: ${u.message}`);
+  if (outcome.results.length > 0) {
+    lines.push(rotationSummary(outcome.results));
+    if (!pr?.url) lines.push(renderPullRequest(outcome.results).body, '');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function main(): Promise<void> {
+  const env = secretEnvironment(process.env);
+  const settings = reportSettings(env);
+  const outcome = await report(settings, env);
+  const rotated = outcome.results.filter((r) => r.status === 'rotated').length;
+  const failed = outcome.results.filter((r) => r.status === 'failed' || r.status === 'rolled_back').length;
+  core.setOutput('rotated', String(rotated));
+  core.setOutput('failed', String(failed));
+  core.setOutput('pull-request-action', outcome.pullRequest?.action ?? 'none');
+  core.setOutput('pull-request-number', String(outcome.pullRequest?.number ?? ''));
+  core.setOutput('pull-request-url', outcome.pullRequest?.url ?? '');
+  for (const u of outcome.unreadable) core.warning(`${u.file}: skipped: ${u.message}`);
+  for (const e of outcome.issues?.errors ?? []) core.warning(`failure issue for ${e.device}: ${e.message}`);
+  if (outcome.slack && !outcome.slack.sent && failed > 0) core.warning(`Slack: ${outcome.slack.reason}`);
+  await core.summary.addRaw(outcome.summary).write();
+  core.info(
+    `${rotated} rotated, ${failed} failed; pull request: ${outcome.pullRequest?.url ?? outcome.pullRequest?.action ?? 'none'}`,
+  );
+  if (outcome.results.length === 0) core.setFailed('no result files arrived from the rotate jobs');
+}
