@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import * as core from '@actions/core';
+import { pendingCertificates, withPendingCertificates } from '../gitops/pending.ts';
 import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../model/repository.ts';
 import { planInput } from '../plan/input.ts';
 import { buildPlan, type Plan } from '../plan/plan.ts';
@@ -16,6 +17,8 @@ export interface PlanSettings {
   force: boolean;
   now: Date;
   planFile: string;
+  /** The rotations branch as fetched (its unmerged certificate updates count as recorded). */
+  pendingRef: string;
 }
 
 export function planSettings(): PlanSettings {
@@ -28,6 +31,7 @@ export function planSettings(): PlanSettings {
     force: flag('force'),
     now: date,
     planFile: text('plan-file') || 'plan.json',
+    pendingRef: `refs/remotes/origin/${text('rotations-branch') || 'ottr/rotations'}`,
   };
 }
 
@@ -37,6 +41,8 @@ export interface PlanOutcome {
   summary: string;
   /** Device files that were skipped for a problem: file, line and message, for annotations. */
   skippedFiles: { file: string; line?: number; message: string }[];
+  /** Devices whose certificate came from the unmerged rotations branch. */
+  pending: string[];
 }
 
 /** Plans the run; throws with a clear message when settings, routes or the device selection are unusable. */
@@ -50,6 +56,10 @@ export async function planRun(settings: PlanSettings): Promise<PlanOutcome> {
       `no plan: ${blocking.join('; ') || 'routing/settings.yaml or routing/routes.yaml is invalid'}`,
     );
   }
+  const pending = withPendingCertificates(
+    repo.records,
+    await pendingCertificates(settings.root, settings.pendingRef).catch(() => new Map()),
+  );
   const known = new Set(repo.records.map((r) => r.system_name));
   const unknown = settings.devices.filter((name) => !known.has(name));
   if (unknown.length > 0)
@@ -78,7 +88,12 @@ export async function planRun(settings: PlanSettings): Promise<PlanOutcome> {
       timeout_minutes: String(Math.ceil(timeoutMs / 60_000) * Math.max(1, maxShardLength(plan)) + 10),
       plan_file: settings.planFile,
     },
-    summary: planSummaryMarkdown(plan, devices),
+    summary:
+      planSummaryMarkdown(plan, devices) +
+      (pending.length > 0
+        ? `\n${pending.length} device(s) already rotated, awaiting the merge of the rotations pull request: ${pending.join(', ')}\n`
+        : ''),
+    pending,
     skippedFiles: repo.problems
       .filter((p) => p.severity === 'error' && p.file.startsWith('inventory/'))
       .map((p) => ({
