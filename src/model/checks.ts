@@ -167,6 +167,16 @@ export function deviceContextFindings(
       );
     }
   }
+  const keyType = settings?.authorities[device.certificate_authority]?.key?.type;
+  if (keyType && platform.keyTypes && !platform.keyTypes.includes(keyType)) {
+    findings.push(
+      error(
+        ['certificate_authority'],
+        `${via} generates ${platform.keyTypes.map((t) => t.toUpperCase()).join('/')} keys only, but authority "${device.certificate_authority}" requires ${keyType.toUpperCase()}; use an authority whose key policy allows it`,
+        'value',
+      ),
+    );
+  }
   if (
     platform.transport === 'ssm' &&
     (connection.instance_id === undefined) === (connection.instance_tag === undefined)

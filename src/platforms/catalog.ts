@@ -12,6 +12,8 @@ export interface PlatformInfo {
   connectionFields: readonly string[];
   /** Fields of `connection` that must be present. */
   requiredConnection: readonly string[];
+  /** Key types the device can generate itself; absent = RSA and ECDSA. */
+  keyTypes?: readonly ('rsa' | 'ecdsa')[];
 }
 
 const HTTPS_FIELDS = ['port', 'tls_port', 'credentials', 'username', 'tls_spki_sha256'] as const;
@@ -37,6 +39,7 @@ export const PLATFORMS: readonly PlatformInfo[] = [
     transport: 'https',
     connectionFields: HTTPS_FIELDS,
     requiredConnection: ['credentials'],
+    keyTypes: ['rsa'],
   },
   {
     name: 'linux-ssh',

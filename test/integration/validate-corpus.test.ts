@@ -212,6 +212,13 @@ const CASES: Case[] = [
     message: /no routing rule matches/,
   },
   {
+    name: 'authority key policy the platform cannot generate',
+    files: { [DEVICE]: edit({ 6: 'host_platform: lighthouse', 7: 'os_version: "24.02.0"', 8: null }) },
+    file: DEVICE,
+    line: 10,
+    message: /platform lighthouse .* generates RSA keys only, but authority "lets_encrypt" requires ECDSA/,
+  },
+  {
     name: 'connection field the driver does not use',
     files: { [DEVICE]: edit({ 13: '  instance_id: i-0123456789abcdef0' }) },
     file: DEVICE,

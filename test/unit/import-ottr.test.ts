@@ -428,10 +428,14 @@ describe('ottr import-ottr', () => {
     const out = join(temp(), 'repo');
     expect(await importOttrCommand.run(args(out), capture().io)).toBe(1);
     cpSync(join(PROJECT_ROOT, 'schemas'), join(out, 'schemas'), { recursive: true });
-    const settings = readFileSync(join(PROJECT_ROOT, 'routing/settings.yaml'), 'utf8').replace(
-      /^authorities:\n/m,
-      'authorities:\n  digicert:\n    directory: https://acme.digicert.com/v2/acme/directory/\n    account_key_secret: DIGICERT_ACCOUNT_KEY\n',
-    );
+    // Ottr made RSA 2048 keys everywhere (and Lighthouse can make nothing else): the imported fleet's authority
+    // policy says so.
+    const settings = readFileSync(join(PROJECT_ROOT, 'routing/settings.yaml'), 'utf8')
+      .replace(
+        /^authorities:\n/m,
+        'authorities:\n  digicert:\n    directory: https://acme.digicert.com/v2/acme/directory/\n    account_key_secret: DIGICERT_ACCOUNT_KEY\n',
+      )
+      .replace('key: { type: ecdsa, curve: P-256 }', 'key: { type: rsa, size: 2048 }');
     writeFileSync(join(out, 'routing/settings.yaml'), settings);
     const validate = await runCli(['validate', '--root', out, '--format', 'json']);
     const report = JSON.parse(validate.stdout) as { problems: { severity: string; file: string }[] };
