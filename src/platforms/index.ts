@@ -1,5 +1,6 @@
 import type { PlatformDriver } from './contract.ts';
 import { f5Driver } from './f5/driver.ts';
+import { lighthouseDriver } from './lighthouse/driver.ts';
 import { linuxSshDriver } from './linux-ssh/driver.ts';
 import { linuxSsmDriver } from './linux-ssm/driver.ts';
 import { panosDriver } from './panos/driver.ts';
@@ -10,6 +11,7 @@ const DRIVERS: Record<string, PlatformDriver> = {
   'linux-ssm': linuxSsmDriver(),
   [panosDriver.name]: panosDriver,
   [f5Driver.name]: f5Driver,
+  [lighthouseDriver.name]: lighthouseDriver,
 };
 
 export function driverFor(platform: string): PlatformDriver | undefined {

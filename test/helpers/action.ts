@@ -4,6 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './cli.ts';
 
+/** Action processes still running, so a lab that is stopping (Ctrl-C) can end them first. */
+const running = new Set<ReturnType<typeof spawn>>();
+
+export function stopActionProcesses(): void {
+  for (const child of running) child.kill('SIGTERM');
+}
+
 export interface ActionRun {
   code: number;
   stdout: string;
@@ -39,6 +46,7 @@ export async function runActionBundle(
   inputs: Record<string, string>,
   env: NodeJS.ProcessEnv = {},
   event: unknown = {},
+  onLine?: (line: string) => void,
 ): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), `ottr-action-${name}-`));
   const files = {
@@ -71,13 +79,21 @@ export async function runActionBundle(
   });
   let stdout = '';
   let stderr = '';
+  running.add(child);
+  child.on('close', () => running.delete(child));
+  let pending = '';
   child.stdout.on('data', (c: Buffer) => {
     stdout += c.toString();
+    if (!onLine) return;
+    const lines = (pending + c.toString()).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
   });
   child.stderr.on('data', (c: Buffer) => {
     stderr += c.toString();
   });
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  if (onLine && pending) onLine(pending);
   const result = {
     code,
     stdout,

@@ -109,6 +109,8 @@ describe('panos against the PAN-OS simulator', () => {
       class: 'activate_failed',
       message: expect.stringMatching(/commit \d+ \(activate\) failed: Validation Error/),
     });
+    expect(result.status).toBe('rolled_back');
+    expect(result.rollback?.restored).toBe(true);
     expect(await servedSerial(sim, device.common_name)).toBe(before);
   }, 60_000);
 

@@ -151,7 +151,8 @@ export class PanosSimulator {
         return this.config(res, p);
       case 'commit': {
         const id = this.nextJob++;
-        const ok = !this.faults.has('commitFail');
+        // commitFail fails the next commit only, as a commit refused for the configuration it carried would.
+        const ok = !this.faults.delete('commitFail');
         this.jobs.set(id, {
           finishAt: Date.now() + this.commitDelayMs,
           ok,
