@@ -163,7 +163,7 @@ function reportSummary(outcome: ReportOutcome, settings: ReportSettings): string
       ...list('closed', issues.closed),
       ...issues.errors.map((e) => `not updated for ${e.device}: ${e.message}`),
     ];
-    if (issueLines.length > 0) lines.push('**Failure issues** — ' + issueLines.join('; '), '');
+    if (issueLines.length > 0) lines.push(`**Failure issues** — ${issueLines.join('; ')}`, '');
   }
   if (outcome.slack && (outcome.slack.sent || outcome.results.some((r) => r.error)))
     lines.push(

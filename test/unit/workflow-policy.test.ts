@@ -45,8 +45,10 @@ describe('the project workflows', () => {
     expect(rotate).toMatchObject({
       needs: 'plan',
       if: "needs.plan.outputs.has_work == 'true'",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a template literal
       'runs-on': '${{ matrix.runs_on }}',
       environment: 'pki',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a template literal
       strategy: { 'fail-fast': false, 'max-parallel': '${{ fromJSON(needs.plan.outputs.max_parallel) }}' },
       permissions: { contents: 'read', 'id-token': 'write' },
     });
@@ -93,7 +95,9 @@ describe('a deliberately bad workflow', () => {
   it('ottr check-workflows reports it with exit 1, and GitHub annotations on request', async () => {
     const run = await runCli(['check-workflows', '--dir', 'test/fixtures/workflows', '--format', 'github']);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('::error file=test/fixtures/workflows/bad.yml,line=10,col=15,title=jobs.rotate.steps[0].uses::');
+    expect(run.stdout).toContain(
+      '::error file=test/fixtures/workflows/bad.yml,line=10,col=15,title=jobs.rotate.steps[0].uses::',
+    );
     expect((await runCli(['check-workflows'])).stdout).toMatch(
       /^ok: 3 workflow\(s\) keep the hardening rules$/m,
     );
