@@ -1,6 +1,6 @@
 // `npm run demo`: one whole scheduled run of rotate.yml in the lab, on this machine, shown as it goes.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { LAB_NOW, runCycle } from './cycle.ts';
 import { type FullLab, LAB_OWNER, LAB_REPO, startFullLab } from './full-lab.ts';
 
@@ -24,6 +24,8 @@ async function demo(): Promise<number> {
     );
     return 1;
   }
+  // sshd started by root insists on its privilege-separation directory; Debian's ssh service would make it.
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true });
   let lab: FullLab | undefined;
   let stopping = false;
   const stopAll = async (signal: string) => {
