@@ -1,8 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { parseDuration } from '../../util/duration.ts';
-import { sleep } from '../../util/sleep.ts';
-import { fetchServedChain } from '../../verify/tls.ts';
+import { awaitServed } from '../await-served.ts';
 import type {
   CsrRequest,
   DriverContext,
@@ -182,22 +181,11 @@ export const f5Driver: PlatformDriver = {
 
     /** Polls the management interface's handshake until httpd is back and `served` accepts its leaf. */
     async function awaitHttpd(served: (leaf: X509Certificate) => boolean, what: string): Promise<void> {
-      const deadline = Date.now() + restartTimeout;
-      let last = 'no answer yet';
-      for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-        if (signal.aborted) throw signal.reason;
-        const leaf = (
-          await fetchServedChain(managementEndpoint, 5000).catch((e: Error) => {
-            last = e.message;
-            return [];
-          })
-        )[0];
-        if (leaf && served(leaf)) return;
-        if (leaf) last = `serving serial ${leaf.serialNumber.toLowerCase()}`;
-        if (Date.now() > deadline)
-          throw new Error(`httpd did not come back ${what} within ${restartTimeout} ms (${last})`);
-        await sleep(delay, signal);
-      }
+      await awaitServed(
+        managementEndpoint,
+        (leaf) => (served(leaf) ? undefined : `serving serial ${leaf.serialNumber.toLowerCase()}`),
+        { timeoutMs: restartTimeout, signal, what: `httpd did not come back ${what}` },
+      );
     }
 
     async function restartHttpd(): Promise<void> {

@@ -3,6 +3,7 @@ import { rootCertificates } from 'node:tls';
 import { parseDuration } from '../../util/duration.ts';
 import { sleep } from '../../util/sleep.ts';
 import { fetchServedChain } from '../../verify/tls.ts';
+import { awaitServed } from '../await-served.ts';
 import type {
   DriverContext,
   DriverSession,
@@ -222,41 +223,26 @@ export const lighthouseDriver: PlatformDriver = {
      * drops sessions). Backoff 100 ms → 2 s, bounded by restart_timeout.
      */
     async function awaitRestart(leaf: X509Certificate): Promise<void> {
-      const started = Date.now();
-      const deadline = started + restartTimeout;
       const serial = leaf.serialNumber.toLowerCase();
-      let last = 'no answer yet';
-      let attempts = 0;
-      for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-        if (signal.aborted) throw signal.reason;
-        attempts++;
-        const served = (
-          await fetchServedChain(endpoint, 5000).catch((e: Error) => {
-            last = e.message;
-            return [];
-          })
-        )[0];
-        if (served && sameLeaf(served, leaf)) {
-          const answered = await readHttps('certificate settings read after the restart').then(
-            () => true,
-            (e: Error) => {
-              last = `the new certificate is served but the API does not answer yet: ${e.message}`;
-              return false;
-            },
+      const { attempts, ms } = await awaitServed(
+        endpoint,
+        async (served) => {
+          if (!sameLeaf(served, leaf))
+            return `serving serial ${served.serialNumber.toLowerCase()}, not ${serial}`;
+          return readHttps('certificate settings read after the restart').then(
+            () => undefined,
+            (e: Error) => `the new certificate is served but the API does not answer yet: ${e.message}`,
           );
-          if (answered) {
-            context.log(
-              `the web server serves the new certificate after ${Date.now() - started} ms (${attempts} attempts)`,
-            );
-            return;
-          }
-        } else if (served) last = `serving serial ${served.serialNumber.toLowerCase()}, not ${serial}`;
-        if (Date.now() > deadline)
-          throw failure(
-            `Lighthouse web server restart: the new certificate (serial ${serial}) was not served within ${restartTimeout} ms (${last})`,
-          );
-        await sleep(delay, signal);
-      }
+        },
+        {
+          timeoutMs: restartTimeout,
+          signal,
+          what: `Lighthouse web server restart: the new certificate (serial ${serial}) was not served`,
+        },
+      ).catch((e: Error) => {
+        throw failure(e.message);
+      });
+      context.log(`the web server serves the new certificate after ${ms} ms (${attempts} attempts)`);
     }
 
     /** The certificate services/https holds once the API answers again, after a connection that dropped. */
