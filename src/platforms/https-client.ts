@@ -31,6 +31,13 @@ function chainOf(cert: PeerCertificate): X509Certificate[] {
   return chain;
 }
 
+/** Base64 SHA-256 of a certificate's SubjectPublicKeyInfo: the form connection.tls_spki_sha256 pins. */
+export function spkiSha256(cert: X509Certificate): string {
+  return createHash('sha256')
+    .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
+}
+
 /**
  * Whether a management interface may be talked to: its key matches the pin, or its chain leads to trusted
  * roots and names the host. Never trust on first use.
@@ -44,9 +51,7 @@ export function trustProblem(
   const chain = chainOf(cert);
   const leaf = chain[0];
   if (!leaf) return 'no certificate presented';
-  const spki = createHash('sha256')
-    .update(leaf.publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('base64');
+  const spki = spkiSha256(leaf);
   if (trust.spkiPin && spki === trust.spkiPin) return undefined;
   const roots = [...trust.roots, ...(trust.validate ? publicRoots : [])].map(
     (pem) => new X509Certificate(pem),

@@ -2,7 +2,6 @@
 // plan → rotate (key and CSR on the device, ACME order at Pebble with DNS-01 through the Route53 emulator,
 // install, activate, verify) at concurrency 20 → results applied to the inventory and the pull request body.
 // Target: ≤ 60 s. Prints wall time, rotations per minute, per-phase medians and peak RSS.
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +11,10 @@ import { loadRepository } from '../../src/model/repository.ts';
 import { planInput } from '../../src/plan/input.ts';
 import { buildPlan } from '../../src/plan/plan.ts';
 import { rotateMany } from '../../src/rotate/run.ts';
-import { fetchServedChain } from '../../src/verify/tls.ts';
 import { F5Simulator } from '../lab/appliances/f5-sim.ts';
 import { LighthouseSimulator } from '../lab/appliances/lighthouse-sim.ts';
 import { PanosSimulator } from '../lab/appliances/panos-sim.ts';
+import { servedSpkiPin } from '../lab/appliances/pin.ts';
 import { type LinuxHost, startLinuxHost } from '../lab/devices/linux-host.ts';
 import { DELEGATE_ZONE, DELEGATE_ZONE_ID, LAB_CREDENTIALS } from '../lab/dns/lab.ts';
 import { startIssuanceLab } from '../lab/issuance-lab.ts';
@@ -104,10 +103,7 @@ limits: { shard_concurrency: ${Math.min(CONCURRENCY, 64)}, timeout: 5m }
             : new LighthouseSimulator(cn, { admin: PASSWORD });
       await sim.start();
       stops.push(() => sim.stop());
-      const leaf = (await fetchServedChain({ host: '127.0.0.1', port: sim.port, servername: cn }))[0]!;
-      const pin = createHash('sha256')
-        .update(leaf.publicKey.export({ type: 'spki', format: 'der' }))
-        .digest('base64');
+      const pin = await servedSpkiPin({ host: '127.0.0.1', port: sim.port, servername: cn });
       const virtual = sim instanceof F5Simulator && i % 2 === 0;
       if (virtual) extra = 'device_model: vs\n';
       connection = `{ port: ${sim.port},${virtual ? ` tls_port: ${(sim as F5Simulator).virtualPort},` : ''} credentials: APPLIANCE, tls_spki_sha256: "${pin}" }`;

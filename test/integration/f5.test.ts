@@ -1,10 +1,11 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Device, Route } from '../../src/model/types.ts';
 import { f5Driver } from '../../src/platforms/f5/driver.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { F5Simulator } from '../lab/appliances/f5-sim.ts';
+import { servedSpkiPin } from '../lab/appliances/pin.ts';
 import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 
 let ca: IssuanceLab;
@@ -30,10 +31,7 @@ async function setup(target: 'client-ssl' | 'httpd', password = PASSWORD) {
   await sim.start();
   sims.push(sim);
   ca.dns.addAliases([name, `www.${name}`]);
-  const served = (await fetchServedChain({ host: '127.0.0.1', port: sim.port, servername: name }))[0]!;
-  const pin = createHash('sha256')
-    .update(served.publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('base64');
+  const pin = await servedSpkiPin({ host: '127.0.0.1', port: sim.port, servername: name });
   const device: Device = {
     system_name: name.split('.')[0]!,
     common_name: name,

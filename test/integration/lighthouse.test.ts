@@ -1,6 +1,7 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Device, Route } from '../../src/model/types.ts';
+import { spkiSha256 } from '../../src/platforms/https-client.ts';
 import { lighthouseDriver } from '../../src/platforms/lighthouse/driver.ts';
 import type { RotationResult } from '../../src/rotate/result.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
@@ -35,9 +36,7 @@ async function setup(password = PASSWORD, routeOptions: Record<string, unknown> 
   sims.push(sim);
   ca.dns.addAliases([name, `console.${name}`]);
   const served = (await fetchServedChain({ host: '127.0.0.1', port: sim.port, servername: name }))[0]!;
-  const pin = createHash('sha256')
-    .update(served.publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('base64');
+  const pin = spkiSha256(served);
   const device: Device = {
     system_name: name.split('.')[0]!,
     common_name: name,

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -9,7 +8,7 @@ import { parse } from 'yaml';
 import { BOT_IDENTITY, Git, GitError } from '../../src/gitops/git.ts';
 import { publishRotations, reapplyResults } from '../../src/gitops/pull-request.ts';
 import type { RotationResult } from '../../src/rotate/result.ts';
-import { makeRepo } from '../helpers/cli.ts';
+import { git, sampleRemote } from '../helpers/git.ts';
 import { GitHubEmulator } from '../lab/github/emulator.ts';
 
 const OWNER = 'acme';
@@ -18,14 +17,6 @@ const BRANCH = 'ottr/rotations';
 const RUN_URL = 'https://github.com/acme/network/actions/runs/1001';
 const FW1 = 'inventory/sfo1/fw-sfo1-01.yaml';
 const FW2 = 'inventory/sfo1/fw-sfo1-02.yaml';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Lab', '-c', 'user.email=lab@example.test', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
 
 function rotated(name: string, notAfter: string): RotationResult {
   return {
@@ -65,14 +56,7 @@ interface Lab {
 
 function makeLab(): Lab {
   const dir = mkdtempSync(join(tmpdir(), 'ottr-pr-'));
-  const bare = join(dir, 'remote.git');
-  git(dir, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
-  const seed = makeRepo({ withSampleInventory: true });
-  git(seed.root, 'init', '--quiet', '--initial-branch=main');
-  git(seed.root, 'add', '.');
-  git(seed.root, 'commit', '--quiet', '-m', 'seed');
-  git(seed.root, 'push', '--quiet', bare, 'main');
-  seed.cleanup();
+  const bare = sampleRemote(dir);
   const checkout = join(dir, 'checkout');
   const colleague = join(dir, 'colleague');
   git(dir, 'clone', '--quiet', bare, checkout);

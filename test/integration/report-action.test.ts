@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,18 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { RotationResult } from '../../src/rotate/result.ts';
 import { runActionBundle } from '../helpers/action.ts';
-import { makeRepo } from '../helpers/cli.ts';
+import { git, sampleRemote } from '../helpers/git.ts';
 import { GitHubEmulator } from '../lab/github/emulator.ts';
 import { SlackReceiver, unreachableWebhookUrl } from '../lab/github/receiver.ts';
 
 const TOKEN = 'ghs_labTokenThatMustNeverBePrinted0001';
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=Lab', '-c', 'user.email=lab@example.test', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-
 const rotated: RotationResult = {
   schema: 'ottr.result/v1',
   system_name: 'fw-sfo1-01',
@@ -49,14 +41,7 @@ let slack: SlackReceiver;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ottr-report-'));
-  bare = join(dir, 'remote.git');
-  git(dir, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
-  const seed = makeRepo({ withSampleInventory: true });
-  git(seed.root, 'init', '--quiet', '--initial-branch=main');
-  git(seed.root, 'add', '.');
-  git(seed.root, 'commit', '--quiet', '-m', 'seed');
-  git(seed.root, 'push', '--quiet', bare, 'main');
-  seed.cleanup();
+  bare = sampleRemote(dir);
   checkout = join(dir, 'checkout');
   git(dir, 'clone', '--quiet', bare, checkout);
   github = new GitHubEmulator();

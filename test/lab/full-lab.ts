@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { PROJECT_ROOT } from '../helpers/cli.ts';
 import { F5Simulator } from './appliances/f5-sim.ts';
 import { LighthouseSimulator } from './appliances/lighthouse-sim.ts';
 import { PanosSimulator } from './appliances/panos-sim.ts';
+import { servedSpkiPin } from './appliances/pin.ts';
 import { type LinuxHost, startLinuxHost } from './devices/linux-host.ts';
 import { DELEGATE_ZONE_ID, LAB_CREDENTIALS } from './dns/lab.ts';
 import { GitHubEmulator } from './github/emulator.ts';
@@ -69,12 +69,6 @@ const git = (cwd: string, ...args: string[]) =>
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-
-function spkiPin(pem: { publicKey: { export(o: { type: 'spki'; format: 'der' }): Buffer } }): string {
-  return createHash('sha256')
-    .update(pem.publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('base64');
-}
 
 function deviceFiles(root: string): string[] {
   const out: string[] = [];
@@ -203,10 +197,9 @@ export async function startFullLab(options: FullLabOptions = {}): Promise<FullLa
           port = sim.port;
         }
         endpoint = { host: '127.0.0.1', port, servername: commonName };
-        const served = (await fetchServedChain(endpoint))[0]!;
         doc.set('certificate_validation', false);
         doc.setIn(['connection', 'port'], port);
-        doc.setIn(['connection', 'tls_spki_sha256'], spkiPin(served));
+        doc.setIn(['connection', 'tls_spki_sha256'], await servedSpkiPin(endpoint));
         if (credentials) secrets[credentials] = `admin:${APPLIANCE_PASSWORD}`;
       } else {
         log(`starting sshd and nginx for ${name}`);
