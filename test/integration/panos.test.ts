@@ -112,6 +112,15 @@ describe('panos against the PAN-OS simulator', () => {
     expect(await servedSerial(sim, device.common_name)).toBe(before);
   }, 60_000);
 
+  it('a slow commit job is polled until it finishes, not waited for with a sleep', async () => {
+    const { sim, device, route, options } = await setup();
+    sim.commitDelayMs = 1500;
+    const result = await rotateDevice(device, route, options);
+    expect(result.status, JSON.stringify(result.error)).toBe('rotated');
+    expect(sim.log.filter((l) => l === 'POST op').length).toBeGreaterThanOrEqual(5);
+    expect(await servedSerial(sim, device.common_name)).toBe(result.certificate!.serial);
+  }, 60_000);
+
   it('an error answered with HTTP 200 is detected at import, and the connection dropping mid-install too', async () => {
     for (const fault of ['errorOnImport', 'dropOnImport'] as const) {
       const { sim, device, route, options } = await setup();
