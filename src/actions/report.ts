@@ -13,6 +13,7 @@ import {
 } from '../gitops/pull-request.ts';
 import { loadRepository } from '../model/repository.ts';
 import type { Device } from '../model/types.ts';
+import { type EventOutcome, sendRotationEvents } from '../notify/events.ts';
 import { type IssueSyncSummary, syncFailureIssues } from '../notify/issues.ts';
 import { notifySlack, type SlackNotifyOutcome } from '../notify/slack.ts';
 import type { RotationResult } from '../rotate/result.ts';
@@ -85,6 +86,7 @@ export interface ReportOutcome {
   pullRequest?: PublishResult;
   issues?: IssueSyncSummary;
   slack?: SlackNotifyOutcome;
+  events?: EventOutcome;
   summary: string;
 }
 
@@ -103,8 +105,8 @@ export async function report(settings: ReportSettings, env: NodeJS.ProcessEnv): 
   const notifications = repo.settings?.notifications ?? {};
   const outcome: ReportOutcome = { results, unreadable, summary: '' };
 
-  if (!settings.dryRun && results.length > 0) {
-    const octokit = getOctokit(settings.token, { baseUrl: settings.apiUrl });
+  const octokit = settings.token ? getOctokit(settings.token, { baseUrl: settings.apiUrl }) : undefined;
+  if (!settings.dryRun && results.length > 0 && octokit) {
     outcome.pullRequest = await publishRotations({
       repoDir: settings.root,
       defaultBranch: settings.defaultBranch,
@@ -141,6 +143,24 @@ export async function report(settings: ReportSettings, env: NodeJS.ProcessEnv): 
     });
   else if (webhookName && !webhookUrl)
     outcome.slack = { sent: false, messages: 0, reason: `the secret ${webhookName} is not set` };
+  const events = repo.settings?.events;
+  if (events && !settings.dryRun && results.some((r) => r.status === 'rotated')) {
+    const url = events.webhook_url_secret ? env[events.webhook_url_secret] : undefined;
+    const signingKey = events.webhook_signing_secret ? env[events.webhook_signing_secret] : undefined;
+    outcome.events = await sendRotationEvents({
+      results,
+      ...(events.repository_dispatch && octokit
+        ? { dispatch: { octokit, owner: settings.owner, repo: settings.repo } }
+        : {}),
+      ...(url && signingKey ? { webhook: { url, signingKey } } : {}),
+    });
+    if (events.webhook_url_secret && !(url && signingKey))
+      outcome.events.errors.push({
+        device: '*',
+        channel: 'webhook',
+        message: `the secret ${url ? events.webhook_signing_secret : events.webhook_url_secret} is not set`,
+      });
+  }
   outcome.summary = reportSummary(outcome, settings);
   return outcome;
 }
@@ -170,6 +190,12 @@ function reportSummary(outcome: ReportOutcome, settings: ReportSettings): string
       `**Slack:** ${outcome.slack.sent ? `${outcome.slack.messages} message(s) sent` : `not sent (${outcome.slack.reason})`}`,
       '',
     );
+  const events = outcome.events;
+  if (events)
+    lines.push(
+      `**Events:** ${events.dispatched.length} repository_dispatch, ${events.delivered.length} webhook deliveries${events.errors.length > 0 ? `; not sent: ${events.errors.map((e) => `${e.device} (${e.channel}): ${e.message}`).join('; ')}` : ''}`,
+      '',
+    );
   for (const u of outcome.unreadable) lines.push(`- ${u.file}: skipped: ${u.message}`);
   if (outcome.results.length > 0) {
     lines.push(rotationSummary(outcome.results));
@@ -192,6 +218,8 @@ export async function main(): Promise<void> {
   for (const u of outcome.unreadable) core.warning(`${u.file}: skipped: ${u.message}`);
   for (const e of outcome.issues?.errors ?? []) core.warning(`failure issue for ${e.device}: ${e.message}`);
   if (outcome.slack && !outcome.slack.sent && failed > 0) core.warning(`Slack: ${outcome.slack.reason}`);
+  for (const e of outcome.events?.errors ?? [])
+    core.warning(`event ${e.channel} for ${e.device}: ${e.message}`);
   await core.summary.addRaw(outcome.summary).write();
   core.info(
     `${rotated} rotated, ${failed} failed; pull request: ${outcome.pullRequest?.url ?? outcome.pullRequest?.action ?? 'none'}`,

@@ -117,6 +117,7 @@ export interface Settings {
   runners: { default: string[]; by_data_center?: Record<string, string[]> };
   limits?: { max_parallel?: number; max_jobs?: number; shard_concurrency?: number; timeout?: string };
   notifications?: { slack_webhook_secret?: string; github_issues?: boolean; labels?: string[] };
+  events?: { repository_dispatch?: boolean; webhook_url_secret?: string; webhook_signing_secret?: string };
 }
 
 /** A device as loaded: the parsed document plus where it came from, for error reporting. */

@@ -3,9 +3,10 @@
  * secret, so it is never logged or put in an error: failures name only "the Slack webhook" and an HTTP status or
  * a network error code. Notifying never throws and never fails the run.
  */
+
 import type { Device } from '../model/types.ts';
 import type { RotationResult } from '../rotate/result.ts';
-import { sleep } from '../util/sleep.ts';
+import { postJson } from './post.ts';
 
 export const SLACK_TIMEOUT_MS = 5_000;
 export const SLACK_MAX_RETRY_WAIT_MS = 5_000;
@@ -124,65 +125,17 @@ function summaryMessage(rest: RotationResult[], runUrl: string | undefined): Sla
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(text, 2900) } }] };
 }
 
-/** Retry-After in seconds or as an HTTP date, as milliseconds to wait. */
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(date - Date.now(), 0);
-}
-
-type Attempt = { sent: true } | { sent: false; reason: string; retryAfter?: number };
-
-async function attempt(webhookUrl: string, payload: SlackPayload, timeoutMs: number): Promise<Attempt> {
-  try {
-    const response = await fetch(webhookUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(payload),
-      // A redirect would carry the message to a place nobody configured.
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    await response.text().catch(() => '');
-    if (response.ok) return { sent: true };
-    const reason = `the Slack webhook answered HTTP ${response.status}`;
-    if (response.status !== 429 && response.status < 500) return { sent: false, reason };
-    return { sent: false, reason, retryAfter: retryAfterMs(response.headers.get('retry-after')) ?? 1000 };
-  } catch (error) {
-    const name = (error as { name?: string } | null)?.name;
-    if (name === 'TimeoutError' || name === 'AbortError')
-      return {
-        sent: false,
-        reason: `the Slack webhook did not answer within ${timeoutMs / 1000} s`,
-      };
-    const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
-    const detail = typeof code === 'string' && /^[A-Z_]+$/.test(code) ? ` (${code})` : '';
-    return { sent: false, reason: `the Slack webhook could not be reached${detail}` };
-  }
-}
-
 /** Posts one payload; one retry after a 429 or 5xx, waiting what Retry-After asks up to the limit. Never throws. */
 export async function postToSlack(
   webhookUrl: string,
   payload: SlackPayload,
   options: SlackPostOptions = {},
 ): Promise<SlackDelivery> {
-  const timeoutMs = options.timeoutMs ?? SLACK_TIMEOUT_MS;
-  const maxWait = options.maxRetryWaitMs ?? SLACK_MAX_RETRY_WAIT_MS;
-  let url: URL;
-  try {
-    url = new URL(webhookUrl);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error();
-  } catch {
-    return { sent: false, reason: 'the Slack webhook is not an http(s) URL' };
-  }
-  const first = await attempt(url.href, payload, timeoutMs);
-  if (first.sent || first.retryAfter === undefined)
-    return first.sent ? { sent: true } : { sent: false, reason: first.reason };
-  await sleep(Math.min(first.retryAfter, maxWait));
-  const second = await attempt(url.href, payload, timeoutMs);
-  return second.sent ? { sent: true } : { sent: false, reason: `${second.reason} (after one retry)` };
+  return postJson(webhookUrl, JSON.stringify(payload), {
+    label: 'the Slack webhook',
+    timeoutMs: options.timeoutMs ?? SLACK_TIMEOUT_MS,
+    maxRetryWaitMs: options.maxRetryWaitMs ?? SLACK_MAX_RETRY_WAIT_MS,
+  });
 }
 
 /**

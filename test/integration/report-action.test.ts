@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import type { RotationResult } from '../../src/rotate/result.ts';
 import { runActionBundle } from '../helpers/action.ts';
 import { git, sampleRemote } from '../helpers/git.ts';
 import { GitHubEmulator } from '../lab/github/emulator.ts';
+import { EventReceiver } from '../lab/github/event-receiver.ts';
 import { SlackReceiver, unreachableWebhookUrl } from '../lab/github/receiver.ts';
 
 const TOKEN = 'ghs_labTokenThatMustNeverBePrinted0001';
@@ -113,6 +114,42 @@ describe('actions/report run as the runner runs it', () => {
     const run = await runReport(writeResults('run3', [failed]), await unreachableWebhookUrl());
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^::warning::Slack: the Slack webhook could not be reached/m);
+  }, 60_000);
+
+  it('sends the follow-on events settings ask for: repository_dispatch and a signed webhook', async () => {
+    const receiver = new EventReceiver('signing-key-from-the-pki-environment');
+    await receiver.start();
+    const settingsFile = join(checkout, 'routing/settings.yaml');
+    const original = readFileSync(settingsFile, 'utf8');
+    writeFileSync(
+      settingsFile,
+      `${original}\nevents:\n  repository_dispatch: true\n  webhook_url_secret: EVENTS_URL\n  webhook_signing_secret: EVENTS_KEY\n`,
+    );
+    try {
+      const run = await runActionBundle(
+        'report',
+        { root: checkout, 'results-dir': writeResults('run-events', [rotated]), 'github-token': TOKEN },
+        {
+          GITHUB_API_URL: github.url,
+          GITHUB_WORKSPACE: checkout,
+          OTTR_SECRETS: JSON.stringify({
+            EVENTS_URL: receiver.url,
+            EVENTS_KEY: 'signing-key-from-the-pki-environment',
+          }),
+        },
+        { repository: { default_branch: 'main' } },
+      );
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(github.dispatches.at(-1)).toMatchObject({
+        event_type: 'ottr-certificate-rotated',
+        client_payload: { system_name: 'fw-sfo1-01', serial: '05aa11' },
+      });
+      expect(receiver.received.map((r) => r.signatureValid)).toEqual([true]);
+      expect(run.summary).toMatch(/\*\*Events:\*\* 1 repository_dispatch, 1 webhook deliveries/);
+    } finally {
+      writeFileSync(settingsFile, original);
+      await receiver.stop();
+    }
   }, 60_000);
 
   it('fails clearly when no result file arrived', async () => {

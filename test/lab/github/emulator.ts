@@ -82,6 +82,8 @@ export class GitHubEmulator {
   readonly pulls: EmulatedPull[] = [];
   readonly comments: EmulatedComment[] = [];
   readonly requests: RecordedRequest[] = [];
+  /** repository_dispatch events received. */
+  readonly dispatches: { repo: string; event_type: string; client_payload: unknown }[] = [];
   /** When non-empty, only these tokens are accepted (401 "Bad credentials" otherwise). */
   readonly tokens = new Set<string>();
   private faults: Fault[] = [];
@@ -197,12 +199,33 @@ export class GitHubEmulator {
     }
   }
 
+  /** POST /repos/{owner}/{repo}/dispatches: 204, or 422 for a missing event_type or an oversized payload. */
+  private repositoryDispatch(key: string, body: unknown): { status: number; body: unknown } {
+    if (!this.repos.has(key)) throw notFound();
+    const input = (body ?? {}) as { event_type?: unknown; client_payload?: unknown };
+    const invalid = (detail: string) => ({
+      status: 422,
+      body: { message: `Invalid request.\n\n${detail}`, documentation_url: DOCS, status: '422' },
+    });
+    if (typeof input.event_type !== 'string' || input.event_type === '' || input.event_type.length > 100)
+      return invalid('"event_type" wasn\'t supplied.');
+    const payload = input.client_payload;
+    if (payload !== undefined && (typeof payload !== 'object' || payload === null || Array.isArray(payload)))
+      return invalid("For 'properties/client_payload', it is not an object.");
+    if (payload && Object.keys(payload).length > 10)
+      return invalid("For 'properties/client_payload', it has more than 10 properties.");
+    this.dispatches.push({ repo: key, event_type: input.event_type, client_payload: payload ?? {} });
+    return { status: 204, body: undefined };
+  }
+
   private route(
     method: string,
     url: URL,
     body: unknown,
   ): { status: number; body: unknown; headers?: Record<string, string> } {
     if (method === 'POST' && url.pathname === '/graphql') return { status: 200, body: this.graphql(body) };
+    const dispatch = /^\/repos\/([^/]+)\/([^/]+)\/dispatches$/.exec(url.pathname);
+    if (dispatch && method === 'POST') return this.repositoryDispatch(`${dispatch[1]}/${dispatch[2]}`, body);
     const match = /^\/repos\/([^/]+)\/([^/]+)\/(pulls|issues)(?:\/(\d+)(?:\/(labels|comments))?)?\/?$/.exec(
       url.pathname,
     );
