@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { X509Certificate } from 'node:crypto';
 import type { Resolver } from 'node:dns/promises';
+import { type Agent, get as httpsGet } from 'node:https';
 import * as acme from 'acme-client';
 import { aliasTarget } from '../dns/alias.ts';
 import { checkChallengeAliases, describeAliasProblems } from '../dns/cname-check.ts';
@@ -94,6 +95,19 @@ function retryAfterMs(value: string | undefined): number | undefined {
 }
 
 /** Runs one CA request: retries 5xx/429/network errors a few times with bounded waits, classifies failures. */
+/** Why a CA's directory cannot be fetched, asked through the same HTTPS agent acme-client uses. */
+function unreachableCause(directoryUrl: string): Promise<string> {
+  return new Promise((resolve) => {
+    const agent = acme.axios.defaults.httpsAgent as Agent | undefined;
+    const req = httpsGet(directoryUrl, { ...(agent ? { agent } : {}), timeout: 10_000 }, (res) => {
+      res.resume();
+      resolve(`it answered HTTP ${res.statusCode}`);
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ? `${e.message} (${e.code})` : e.message));
+  });
+}
+
 async function caStep<T>(step: string, request: IssueRequest, run: () => Promise<T>): Promise<T> {
   const store = lastProblem.getStore()!;
   const maxWait = request.maxRetryAfterMs ?? 30_000;
@@ -107,6 +121,16 @@ async function caStep<T>(step: string, request: IssueRequest, run: () => Promise
       const problem = recordedProblem();
       // acme-client turns an axios timeout into a TypeError of its own; the elapsed time tells it apart.
       const timedOut = !problem && Date.now() - started >= 0.95 * (request.caTimeoutMs ?? 30_000);
+      // acme-client also reads `response.config` of a request that got no response at all (a TLS or network
+      // failure) and so throws a TypeError that hides the cause; ask the CA once more ourselves to name it.
+      if (!problem && !timedOut && error instanceof TypeError && /reading 'config'/.test(error.message)) {
+        const cause = await unreachableCause(request.directoryUrl);
+        if (!cause.startsWith('it answered'))
+          throw new IssuanceError(
+            'ca_unavailable',
+            `${step}: the CA at ${request.directoryUrl} could not be reached: ${cause}${/certificate|self.signed/i.test(cause) ? ' (a private CA: trust its HTTPS root with NODE_EXTRA_CA_CERTS)' : ''}`,
+          );
+      }
       const errorClass = problem
         ? classifyProblem(problem)
         : isNetworkError(error) || timedOut

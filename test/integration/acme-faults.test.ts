@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAccount } from '../../src/acme/account.ts';
@@ -116,6 +117,20 @@ describe('CA errors reach the report classified', () => {
     proxy.failNext('serverInternal', { path: /finalize/ });
     const issued = await issueCertificate(await job());
     expect(issued.serial).toMatch(/^[0-9a-f]+$/);
+  });
+
+  it("a CA whose HTTPS is not trusted is named with the TLS reason, not acme-client's TypeError", async () => {
+    const request = await job();
+    acme.axios.defaults.httpsAgent = new Agent(); // Node's roots only: Pebble's certificate is unknown to them
+    try {
+      const error = (await issueCertificate(request).catch((e: unknown) => e)) as IssuanceError;
+      expect(error.errorClass).toBe('ca_unavailable');
+      expect(error.message).toMatch(
+        /^account: the CA at https:\/\/127\.0\.0\.1:\d+\/dir could not be reached: .*certificate.*NODE_EXTRA_CA_CERTS/,
+      );
+    } finally {
+      acme.axios.defaults.httpsAgent = pebble.agent;
+    }
   });
 
   it('a CA that stops answering ends as ca_unavailable after the timeout', async () => {
