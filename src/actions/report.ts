@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
-import { readResults, resultFiles } from '../gitops/apply-results.ts';
+import { certificateRecord, readResults, resultFiles } from '../gitops/apply-results.ts';
+import { withPendingCertificates } from '../gitops/pending.ts';
 import { renderPullRequest } from '../gitops/pr-body.ts';
 import {
   DEFAULT_ROTATIONS_BRANCH,
@@ -11,19 +12,24 @@ import {
   publishRotations,
   reapplyResults,
 } from '../gitops/pull-request.ts';
+import type { DeviceRecord } from '../model/device-file.ts';
 import { loadRepository } from '../model/repository.ts';
-import type { Device } from '../model/types.ts';
+import type { CertificateRecord, Device, Settings } from '../model/types.ts';
 import { type EventOutcome, sendRotationEvents } from '../notify/events.ts';
 import { type IssueSyncSummary, syncFailureIssues } from '../notify/issues.ts';
 import { notifySlack, type SlackNotifyOutcome } from '../notify/slack.ts';
 import type { RotationResult } from '../rotate/result.ts';
 import { rotationSummary } from '../rotate/summary.ts';
+import { DASHBOARD_FILE, fleetStatus, renderDashboard } from '../status/index.ts';
+import { writeFileAtomic } from '../util/files.ts';
 import { flag, list, secretEnvironment, text } from './inputs.ts';
 
 /** The report action's inputs and the run's context, read once. */
 export interface ReportSettings {
   root: string;
   resultsDir: string;
+  /** Where the fleet dashboard (index.html) is written, relative to root. */
+  dashboardDir: string;
   token: string;
   branch: string;
   defaultBranch: string;
@@ -59,6 +65,7 @@ export function reportSettings(env: NodeJS.ProcessEnv): ReportSettings {
   return {
     root: text('root') || '.',
     resultsDir: text('results-dir') || 'ottr-results',
+    dashboardDir: text('dashboard-dir') || 'ottr-dashboard',
     token,
     branch: text('branch') || DEFAULT_ROTATIONS_BRANCH,
     defaultBranch: text('base') || event.repository?.default_branch || 'main',
@@ -87,6 +94,8 @@ export interface ReportOutcome {
   issues?: IssueSyncSummary;
   slack?: SlackNotifyOutcome;
   events?: EventOutcome;
+  /** The fleet dashboard written for the artifact (and Pages), as of after this run. */
+  dashboard: string;
   summary: string;
 }
 
@@ -103,7 +112,7 @@ export async function report(settings: ReportSettings, env: NodeJS.ProcessEnv): 
   const repo = await loadRepository(settings.root);
   const devices: Device[] = repo.records.flatMap((r) => (r.device ? [r.device] : []));
   const notifications = repo.settings?.notifications ?? {};
-  const outcome: ReportOutcome = { results, unreadable, summary: '' };
+  const outcome: ReportOutcome = { results, unreadable, dashboard: '', summary: '' };
 
   const octokit = settings.token ? getOctokit(settings.token, { baseUrl: settings.apiUrl }) : undefined;
   if (!settings.dryRun && results.length > 0 && octokit) {
@@ -161,8 +170,30 @@ export async function report(settings: ReportSettings, env: NodeJS.ProcessEnv): 
         message: `the secret ${url ? events.webhook_signing_secret : events.webhook_url_secret} is not set`,
       });
   }
+  outcome.dashboard = writeDashboard(settings, repo.records, repo.settings, results);
   outcome.summary = reportSummary(outcome, settings);
   return outcome;
+}
+
+/** The fleet as it stands after this run (its rotated certificates counted), as one self-contained page. */
+function writeDashboard(
+  settings: ReportSettings,
+  records: DeviceRecord[],
+  fleetSettings: Settings | undefined,
+  results: readonly RotationResult[],
+): string {
+  const byName = new Map(records.map((r) => [r.system_name, r.file]));
+  const rotated = new Map<string, CertificateRecord>();
+  for (const result of results) {
+    const record = certificateRecord(result);
+    const file = byName.get(result.system_name);
+    if (record && file) rotated.set(file, record);
+  }
+  withPendingCertificates(records, rotated);
+  const now = new Date();
+  const path = join(resolve(settings.root, settings.dashboardDir), DASHBOARD_FILE);
+  writeFileAtomic(path, renderDashboard(fleetStatus(records, fleetSettings, now).rows, { generatedAt: now }));
+  return path;
 }
 
 function reportSummary(outcome: ReportOutcome, settings: ReportSettings): string {
@@ -215,6 +246,7 @@ export async function main(): Promise<void> {
   core.setOutput('pull-request-action', outcome.pullRequest?.action ?? 'none');
   core.setOutput('pull-request-number', String(outcome.pullRequest?.number ?? ''));
   core.setOutput('pull-request-url', outcome.pullRequest?.url ?? '');
+  core.setOutput('dashboard', outcome.dashboard);
   for (const u of outcome.unreadable) core.warning(`${u.file}: skipped: ${u.message}`);
   for (const e of outcome.issues?.errors ?? []) core.warning(`failure issue for ${e.device}: ${e.message}`);
   if (outcome.slack && !outcome.slack.sent && failed > 0) core.warning(`Slack: ${outcome.slack.reason}`);

@@ -95,6 +95,11 @@ describe('actions/report run as the runner runs it', () => {
     expect(slack.received).toHaveLength(1);
     expect(JSON.stringify(slack.received[0]!.body)).toContain('lb-sfo1-01');
     expect(run.summary).toMatch(/\*\*Pull request:\*\* \[#\d+\]/);
+    // The fleet dashboard for the artifact already counts this run's certificate.
+    expect(run.outputs.dashboard).toBe(join(checkout, 'ottr-dashboard/index.html'));
+    const dashboard = readFileSync(run.outputs.dashboard!, 'utf8');
+    expect(dashboard).toContain('fw-sfo1-01');
+    expect(dashboard).toContain('2027-02-21');
     // The token is masked for the log and printed nowhere.
     expect(run.stdout).toContain(`::add-mask::${TOKEN}`);
     expect(run.stdout.replace(`::add-mask::${TOKEN}`, '')).not.toContain(TOKEN);

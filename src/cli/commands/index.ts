@@ -7,6 +7,7 @@ import { importOttrCommand } from './import-ottr.ts';
 import { planCommand } from './plan.ts';
 import { rotateCommand } from './rotate.ts';
 import { showCommand } from './show.ts';
+import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 
 /** Every sub-command, in the order `ottr --help` lists them. */
@@ -16,6 +17,7 @@ export const commands: Command[] = [
   rotateCommand,
   applyResultsCommand,
   showCommand,
+  statusCommand,
   dnsRecordsCommand,
   checkWorkflowsCommand,
   importOttrCommand,
