@@ -126,10 +126,12 @@ describe('actions/report run as the runner runs it', () => {
     await receiver.start();
     const settingsFile = join(checkout, 'routing/settings.yaml');
     const original = readFileSync(settingsFile, 'utf8');
-    writeFileSync(
-      settingsFile,
-      `${original}\nevents:\n  repository_dispatch: true\n  webhook_url_secret: EVENTS_URL\n  webhook_signing_secret: EVENTS_KEY\n`,
+    const withEvents = original.replace(
+      /^events:\n(?: .*\n)*/m,
+      'events:\n  repository_dispatch: true\n  webhook_url_secret: EVENTS_URL\n  webhook_signing_secret: EVENTS_KEY\n',
     );
+    expect(withEvents).not.toBe(original);
+    writeFileSync(settingsFile, withEvents);
     try {
       const run = await runActionBundle(
         'report',
