@@ -85,7 +85,14 @@ export async function runCycle(lab: FullLab, options: CycleOptions = {}): Promis
       while (next < matrix.length) {
         const entry = matrix[next++]!;
         const jobStarted = Date.now();
-        const phaseStart = new Map<string, number>();
+        // Each phase's line is printed when it ends, with its time: when the device's next phase starts.
+        const current = new Map<string, { phase: string; since: number }>();
+        const finishPhase = (device: string, outcome: string) => {
+          const open = current.get(device);
+          if (open)
+            say(`${device.padEnd(16)} ${open.phase.padEnd(9)} ${outcome} (${Date.now() - open.since} ms)`);
+          current.delete(device);
+        };
         const run = await runActionBundle(
           'rotate',
           { root: checkout, entry: JSON.stringify(entry), 'results-dir': `results/${entry.id}` },
@@ -94,11 +101,14 @@ export async function runCycle(lab: FullLab, options: CycleOptions = {}): Promis
           (line) => {
             const started = /^(\S+) (\w+): started$/.exec(line);
             if (started) {
-              phaseStart.set(`${started[1]} ${started[2]}`, Date.now());
-              say(`${started[1]!.padEnd(16)} ${started[2]!.padEnd(9)} …`);
+              finishPhase(started[1]!, 'ok');
+              current.set(started[1]!, { phase: started[2]!, since: Date.now() });
             }
             const done = /^(\S+) done: (.*)$/.exec(line);
-            if (done) say(`${done[1]!.padEnd(16)} ${'done'.padEnd(9)} ${done[2]}`);
+            if (done) {
+              finishPhase(done[1]!, done[2] === 'rotated' ? 'ok' : 'failed');
+              say(`${done[1]!.padEnd(16)} ${'result'.padEnd(9)} ${done[2]}`);
+            }
             const rollback = /^(\S+) rollback: (.*)$/.exec(line);
             if (rollback) say(`${rollback[1]!.padEnd(16)} ${'rollback'.padEnd(9)} ${rollback[2]}`);
           },
@@ -113,9 +123,6 @@ export async function runCycle(lab: FullLab, options: CycleOptions = {}): Promis
           for (const f of readdirSync(produced)) {
             const result = JSON.parse(readFileSync(join(produced, f), 'utf8')) as RotationResult;
             outcome.results.push(result);
-            say(
-              `${result.system_name.padEnd(16)} ${'phases'.padEnd(9)} ${result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}`,
-            );
           }
         } else {
           say(
