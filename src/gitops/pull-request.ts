@@ -1,5 +1,7 @@
 /**
- * Publishing a run's certificate updates as one pull request from one bot branch (default `ottr/rotations`).
+ * Publishing automated changes as one pull request from one bot branch: `publishBranch` does it for any change
+ * (the onboarding proposals of `ottr sync` use it), `publishRotations` for a run's certificate updates (default
+ * branch `ottr/rotations`).
  *
  * The branch is rebuilt on every run from the newest default branch: the results are applied again to a fresh
  * work tree of that tip, so commits that landed on the default branch while devices were rotating are kept and
@@ -173,7 +175,7 @@ function httpStatus(error: unknown): number | undefined {
 type PullRequest = { number: number; html_url: string; node_id: string; title: string; body: string | null };
 
 async function findOpenPullRequest(
-  options: PublishOptions,
+  options: Pick<BranchPublishOptions, 'octokit' | 'owner' | 'repo' | 'defaultBranch'>,
   branch: string,
 ): Promise<PullRequest | undefined> {
   const { octokit, owner, repo, defaultBranch } = options;
@@ -189,7 +191,7 @@ async function findOpenPullRequest(
 }
 
 async function createOrUpdatePullRequest(
-  options: PublishOptions,
+  options: Pick<BranchPublishOptions, 'octokit' | 'owner' | 'repo' | 'defaultBranch'>,
   branch: string,
   text: { title: string; body: string },
   existing: PullRequest | undefined,
@@ -250,14 +252,59 @@ async function enableAutoMerge(
   }
 }
 
+/** The text of a pull request: its title and Markdown body. */
+export interface PullRequestText {
+  title: string;
+  body: string;
+}
+
+/** What `apply` gets besides the work tree's directory. */
+export interface ApplyContext {
+  /** The fresh work tree (a detached checkout of `base`). */
+  worktree: Git;
+  /** The newest default branch's commit the work tree starts from. */
+  base: string;
+  /** The bot branch's tip before this run, when the branch exists: what the push's lease expects. */
+  previous?: string;
+}
+
+export interface BranchPublishOptions {
+  /** A clone of the repository; it is not modified apart from fetched refs. */
+  repoDir: string;
+  remote?: string;
+  defaultBranch: string;
+  /** The bot branch, rebuilt on every run from the newest default branch. */
+  branch: string;
+  /**
+   * Writes this run's changes into `dir` (a fresh work tree of the newest default branch) and returns the paths
+   * it changed, relative to `dir` or absolute. Nothing else in the work tree is committed.
+   */
+  apply: (dir: string, context: ApplyContext) => Promise<string[]>;
+  /** The commit message; a function is called after `apply`, so it can describe what `apply` found. */
+  commitMessage: string | (() => string);
+  /** The pull request's title and body; a function is called after `apply`. */
+  pullRequest: PullRequestText | (() => PullRequestText);
+  octokit: GitHubClient;
+  owner: string;
+  repo: string;
+  labels?: readonly string[];
+  /** Ask GitHub to merge once checks pass (GraphQL enablePullRequestAutoMerge); true means SQUASH. */
+  autoMerge?: boolean | MergeMethod;
+  /** Credentials for the push; without them git uses whatever the clone is configured with. */
+  git?: GitOptions;
+}
+
+export type BranchPublishResult = Omit<PublishResult, 'carriedOver'>;
+
 /**
- * Rebuilds the rotations branch on the newest default branch with this run's certificate updates (plus those
- * an unmerged earlier run left on it), pushes it with a lease and opens or updates its pull request.
- * Returns what it did; throws only when git or the GitHub API fails.
+ * Rebuilds `branch` on the newest default branch with what `apply` writes, pushes it with a lease on the tip
+ * seen at the start and opens, updates or leaves alone its pull request: `created`, `updated`, `unchanged`
+ * (same files as the branch already holds and its pull request open: no write at all) or `no-changes`
+ * (`apply` changed nothing: no branch, no pull request). Throws only when git or the GitHub API fails.
  */
-export async function publishRotations(options: PublishOptions): Promise<PublishResult> {
+export async function publishBranch(options: BranchPublishOptions): Promise<BranchPublishResult> {
   const remote = options.remote ?? 'origin';
-  const branch = options.branch ?? DEFAULT_ROTATIONS_BRANCH;
+  const { branch } = options;
   const git = new Git(options.repoDir, options.git);
 
   const branchExists = (await git.remoteBranchSha(remote, branch)) !== undefined;
@@ -267,23 +314,18 @@ export async function publishRotations(options: PublishOptions): Promise<Publish
   // The lease: the tip just fetched. Anyone pushing to the branch after this makes our push fail.
   const previous = branchExists ? await git.revParse(`refs/remotes/${remote}/${branch}`) : undefined;
 
-  const worktreeDir = mkdtempSync(join(tmpdir(), 'ottr-rotations-'));
+  const worktreeDir = mkdtempSync(join(tmpdir(), 'ottr-branch-'));
   rmSync(worktreeDir, { recursive: true });
   const worktree = await git.addWorktree(worktreeDir, base);
   let commit: string | undefined;
   let changedFiles: string[];
-  let carriedOver: string[];
   try {
-    const carried = previous
-      ? await carryOverCertificates(worktree, previous, base)
-      : { paths: [], devices: [] };
-    const reapplied = (await options.reapply(worktree.dir)).map((p) => toRepoPath(worktree.dir, p));
-    const paths = [...new Set([...carried.paths, ...reapplied])].sort();
-    const rotatedNow = new Set(
-      options.results.filter((r) => r.status === 'rotated').map((r) => r.system_name),
-    );
-    carriedOver = carried.devices.filter((name) => !rotatedNow.has(name));
-    commit = await worktree.commit(paths, commitMessage(options.results, carriedOver, options.runUrl));
+    const context: ApplyContext = { worktree, base, ...(previous ? { previous } : {}) };
+    const applied = (await options.apply(worktree.dir, context)).map((p) => toRepoPath(worktree.dir, p));
+    const paths = [...new Set(applied)].sort();
+    const message =
+      typeof options.commitMessage === 'function' ? options.commitMessage() : options.commitMessage;
+    commit = await worktree.commit(paths, message);
     changedFiles = commit
       ? (await worktree.output(['diff', '--name-only', '-z', base, commit])).split('\0').filter(Boolean)
       : [];
@@ -291,29 +333,24 @@ export async function publishRotations(options: PublishOptions): Promise<Publish
     await git.removeWorktree(worktreeDir).catch(() => rmSync(worktreeDir, { recursive: true, force: true }));
   }
 
-  if (!commit) return { action: 'no-changes', branch, changedFiles: [], carriedOver: [] };
+  if (!commit) return { action: 'no-changes', branch, changedFiles: [] };
 
   const unchanged = previous !== undefined && (await git.sameTree(commit, previous));
   if (unchanged) commit = previous;
   else await git.pushWithLease(remote, commit!, branch, previous);
 
-  const text = renderPullRequest(options.results, {
-    carriedOver,
-    ...(options.runUrl ? { runUrl: options.runUrl } : {}),
-  });
+  const text = typeof options.pullRequest === 'function' ? options.pullRequest() : options.pullRequest;
   const existing = await findOpenPullRequest(options, branch);
   // Same content as last time and its pull request still open: leave it exactly as it is.
   if (unchanged && existing) {
-    const result: PublishResult = {
+    return {
       action: 'unchanged',
       branch,
       number: existing.number,
       url: existing.html_url,
       changedFiles,
-      carriedOver,
       ...(commit ? { commit } : {}),
     };
-    return result;
   }
   const { pull, created } = await createOrUpdatePullRequest(options, branch, text, existing);
   const labels = [...new Set(options.labels ?? [])];
@@ -324,13 +361,12 @@ export async function publishRotations(options: PublishOptions): Promise<Publish
       issue_number: pull.number,
       labels,
     });
-  const result: PublishResult = {
+  const result: BranchPublishResult = {
     action: created ? 'created' : 'updated',
     branch,
     number: pull.number,
     url: pull.html_url,
     changedFiles,
-    carriedOver,
     ...(commit ? { commit } : {}),
   };
   if (options.autoMerge)
@@ -340,4 +376,43 @@ export async function publishRotations(options: PublishOptions): Promise<Publish
       options.autoMerge === true ? 'SQUASH' : options.autoMerge,
     );
   return result;
+}
+
+/**
+ * Rebuilds the rotations branch on the newest default branch with this run's certificate updates (plus those
+ * an unmerged earlier run left on it), pushes it with a lease and opens or updates its pull request.
+ * Returns what it did; throws only when git or the GitHub API fails.
+ */
+export async function publishRotations(options: PublishOptions): Promise<PublishResult> {
+  let carriedOver: string[] = [];
+  const rotatedNow = new Set(options.results.filter((r) => r.status === 'rotated').map((r) => r.system_name));
+  const published = await publishBranch({
+    repoDir: options.repoDir,
+    ...(options.remote ? { remote: options.remote } : {}),
+    defaultBranch: options.defaultBranch,
+    branch: options.branch ?? DEFAULT_ROTATIONS_BRANCH,
+    async apply(dir, { worktree, base, previous }) {
+      const carried = previous
+        ? await carryOverCertificates(worktree, previous, base)
+        : { paths: [], devices: [] };
+      const reapplied = (await options.reapply(dir)).map((p) => toRepoPath(dir, p));
+      carriedOver = carried.devices.filter((name) => !rotatedNow.has(name));
+      return [...carried.paths, ...reapplied];
+    },
+    commitMessage: () => commitMessage(options.results, carriedOver, options.runUrl),
+    pullRequest: () =>
+      renderPullRequest(options.results, {
+        carriedOver,
+        ...(options.runUrl ? { runUrl: options.runUrl } : {}),
+      }),
+    octokit: options.octokit,
+    owner: options.owner,
+    repo: options.repo,
+    ...(options.labels ? { labels: options.labels } : {}),
+    ...(options.autoMerge ? { autoMerge: options.autoMerge } : {}),
+    ...(options.git ? { git: options.git } : {}),
+  });
+  if (published.action === 'no-changes') return { ...published, carriedOver: [] };
+  const { autoMerge, ...rest } = published;
+  return { ...rest, carriedOver, ...(autoMerge ? { autoMerge } : {}) };
 }

@@ -16,8 +16,8 @@ function parserErrors(name: string, content: string): string[] {
 }
 
 describe('the project workflows', () => {
-  it('are validate.yml, rotate.yml and ci.yml', () => {
-    expect(files.sort()).toEqual(['ci.yml', 'rotate.yml', 'validate.yml']);
+  it('are validate.yml, rotate.yml, sync.yml and ci.yml', () => {
+    expect(files.sort()).toEqual(['ci.yml', 'rotate.yml', 'sync.yml', 'validate.yml']);
   });
 
   for (const file of files) {
@@ -61,6 +61,33 @@ describe('the project workflows', () => {
     ).toBe(true);
   });
 
+  it('sync.yml: weekly off the hour and on dispatch, AWS through OIDC, the sync action on the onboarding branch', () => {
+    const text = readFileSync(join(WORKFLOWS, 'sync.yml'), 'utf8');
+    const wf = parse(text);
+    const [minute, , , , weekday] = wf.on.schedule[0].cron.split(' ');
+    expect(Number(minute)).not.toBe(0);
+    expect(weekday).not.toBe('*');
+    expect(wf.on.workflow_dispatch).toBeDefined();
+    expect(wf.on.pull_request_target).toBeUndefined();
+    expect(wf.permissions).toEqual({});
+    const { sync } = wf.jobs;
+    expect(sync.permissions).toEqual({ contents: 'write', 'pull-requests': 'write', 'id-token': 'write' });
+    const rotate = readFileSync(join(WORKFLOWS, 'rotate.yml'), 'utf8');
+    const thirdParty = sync.steps
+      .map((s: { uses?: string }) => s.uses)
+      .filter((u: string | undefined) => u && !u.startsWith('./'));
+    for (const uses of thirdParty) {
+      expect(uses).toMatch(/@[0-9a-f]{40}$/);
+      expect(rotate).toContain(uses);
+    }
+    const aws = sync.steps.find((s: { uses?: string }) => s.uses?.startsWith('aws-actions/'));
+    expect(aws.with['role-to-assume']).toBeDefined();
+    const step = sync.steps.find((s: { uses?: string }) => s.uses === './actions/sync');
+    expect(step.with.source).toBe('aws-ssm');
+    expect(step.with.branch ?? 'ottr/onboarding').toBe('ottr/onboarding');
+    expect(sync.steps.every((s: { run?: string }) => !s.run?.includes('${{'))).toBe(true);
+  });
+
   it('validate.yml: pull_request on inventory, routing and schemas; read-only; no secrets', () => {
     const text = readFileSync(join(WORKFLOWS, 'validate.yml'), 'utf8');
     const wf = parse(text);
@@ -99,7 +126,7 @@ describe('a deliberately bad workflow', () => {
       '::error file=test/fixtures/workflows/bad.yml,line=10,col=15,title=jobs.rotate.steps[0].uses::',
     );
     expect((await runCli(['check-workflows'])).stdout).toMatch(
-      /^ok: 3 workflow\(s\) keep the hardening rules$/m,
+      /^ok: 4 workflow\(s\) keep the hardening rules$/m,
     );
   });
 });

@@ -4,10 +4,12 @@ import { applyResultsCommand } from './apply-results.ts';
 import { checkWorkflowsCommand } from './check-workflows.ts';
 import { dnsRecordsCommand } from './dns-records.ts';
 import { importOttrCommand } from './import-ottr.ts';
+import { onboardCommand } from './onboard.ts';
 import { planCommand } from './plan.ts';
 import { rotateCommand } from './rotate.ts';
 import { showCommand } from './show.ts';
 import { statusCommand } from './status.ts';
+import { syncCommand } from './sync.ts';
 import { validateCommand } from './validate.ts';
 
 /** Every sub-command, in the order `ottr --help` lists them. */
@@ -21,5 +23,7 @@ export const commands: Command[] = [
   dnsRecordsCommand,
   checkWorkflowsCommand,
   importOttrCommand,
+  onboardCommand,
+  syncCommand,
   acmeCommand,
 ];

@@ -8,6 +8,9 @@ export interface LabInstance {
   online: boolean;
   /** Working directory the instance's shell runs in. */
   dir: string;
+  /** What the agent reports as PlatformVersion (default "12"). */
+  platformVersion?: string;
+  ipAddress?: string;
 }
 
 interface Invocation {
@@ -24,8 +27,9 @@ const STDOUT_LIMIT = 24_000; // what GetCommandInvocation returns inline
 const STDERR_LIMIT = 8_000;
 
 /**
- * The AWS Systems Manager API subset a Run Command rotation uses (JSON 1.1 protocol: SendCommand,
- * GetCommandInvocation, DescribeInstanceInformation), executing AWS-RunShellScript commands with a real shell in
+ * The AWS Systems Manager API subset a Run Command rotation and discovery use (JSON 1.1 protocol: SendCommand,
+ * GetCommandInvocation, DescribeInstanceInformation with MaxResults/NextToken pages, ListTagsForResource for
+ * ResourceType ManagedInstance), executing AWS-RunShellScript commands with a real shell in
  * the instance's directory. Errors have SSM's shape (`__type`, `message`); throttling can be injected.
  */
 export class SsmEmulator {
@@ -75,8 +79,29 @@ export class SsmEmulator {
           return fail('SerializationException', 'malformed JSON');
         }
         switch (operation) {
-          case 'DescribeInstanceInformation':
-            return send(200, { InstanceInformationList: this.describe(input) });
+          case 'DescribeInstanceInformation': {
+            const all = this.describe(input);
+            const size = input.MaxResults === undefined ? 50 : Number(input.MaxResults);
+            if (!Number.isInteger(size) || size < 5 || size > 50)
+              return fail('ValidationException', 'MaxResults must be between 5 and 50');
+            const start = input.NextToken === undefined ? 0 : Number.parseInt(String(input.NextToken), 36);
+            if (!Number.isInteger(start) || start < 0 || start > all.length)
+              return fail('InvalidNextToken', 'The specified token is not valid.');
+            const next = start + size < all.length ? (start + size).toString(36) : undefined;
+            return send(200, {
+              InstanceInformationList: all.slice(start, start + size),
+              ...(next ? { NextToken: next } : {}),
+            });
+          }
+          case 'ListTagsForResource': {
+            if (input.ResourceType !== 'ManagedInstance')
+              return fail('InvalidResourceType', 'The resource type is not valid.');
+            const instance = this.instances.find((i) => i.id === input.ResourceId);
+            if (!instance) return fail('InvalidResourceId', 'The resource ID is not valid.');
+            return send(200, {
+              TagList: Object.entries(instance.tags).map(([Key, Value]) => ({ Key, Value })),
+            });
+          }
           case 'SendCommand':
             return this.sendCommand(input, send, fail);
           case 'GetCommandInvocation': {
@@ -129,6 +154,9 @@ export class SsmEmulator {
         PingStatus: i.online ? 'Online' : 'ConnectionLost',
         PlatformType: 'Linux',
         PlatformName: 'Debian GNU/Linux',
+        PlatformVersion: i.platformVersion ?? '12',
+        ResourceType: i.id.startsWith('mi-') ? 'ManagedInstance' : 'EC2Instance',
+        ...(i.ipAddress ? { IPAddress: i.ipAddress } : {}),
       }));
   }
 

@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as core from '@actions/core';
+import { getOctokit } from '@actions/github';
+import { type BranchPublishResult, publishBranch } from '../gitops/pull-request.ts';
+import {
+  DEFAULT_TAG_PREFIX,
+  instanceCandidate,
+  listManagedInstances,
+  regionFrom,
+  ssmClientFor,
+  ssmPlanOptions,
+} from '../sync/aws-ssm.ts';
+import { filePlanOptions, formatOf, parseExport, rowCandidate } from '../sync/export-file.ts';
+import { writeProposedFiles } from '../sync/files.ts';
+import type { Candidate, PlanOptions } from '../sync/plan.ts';
+import { onboardingPullRequest, proposeSync, type SyncProposal, syncReportText } from '../sync/sync.ts';
+import { flag, list, text } from './inputs.ts';
+
+export const DEFAULT_ONBOARDING_BRANCH = 'ottr/onboarding';
+
+/** The sync action's inputs and the run's context, read once. */
+export interface SyncSettings {
+  root: string;
+  source: 'aws-ssm' | 'file';
+  /** aws-ssm */
+  region?: string;
+  tagPrefix: string;
+  /** file: the export and the label value its devices carry */
+  file?: string;
+  sourceName: string;
+  token: string;
+  branch: string;
+  defaultBranch: string;
+  labels: string[];
+  dryRun: boolean;
+  owner: string;
+  repo: string;
+  apiUrl: string;
+  serverUrl: string;
+  runUrl?: string;
+}
+
+export function syncSettings(env: NodeJS.ProcessEnv): SyncSettings {
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+  if (!owner || !repo)
+    throw new Error('GITHUB_REPOSITORY is not set (owner/repo); run this inside a workflow');
+  const source = text('source') || 'aws-ssm';
+  if (source !== 'aws-ssm' && source !== 'file')
+    throw new Error(`input source must be aws-ssm or file, not "${source}"`);
+  const file = text('file');
+  if (source === 'file' && !file) throw new Error('input file is required with source: file');
+  const region = regionFrom(text('region'), env);
+  if (source === 'aws-ssm' && !region)
+    throw new Error(
+      'input region is empty and AWS_REGION is not set (aws-actions/configure-aws-credentials sets it)',
+    );
+  let event: { repository?: { default_branch?: string } } = {};
+  try {
+    if (env.GITHUB_EVENT_PATH) event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
+  } catch {
+    event = {};
+  }
+  const dryRun = flag('dry-run');
+  const token = text('github-token');
+  if (!token && !dryRun) throw new Error('input github-token is required (an App token, or github.token)');
+  const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
+  return {
+    root: text('root') || '.',
+    source,
+    ...(region ? { region } : {}),
+    tagPrefix: text('tag-prefix') || DEFAULT_TAG_PREFIX,
+    ...(file ? { file } : {}),
+    sourceName: text('source-name') || 'cmdb',
+    token,
+    branch: text('branch') || DEFAULT_ONBOARDING_BRANCH,
+    defaultBranch: text('base') || event.repository?.default_branch || 'main',
+    labels: list('labels'),
+    dryRun,
+    owner,
+    repo,
+    apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+    serverUrl,
+    ...(env.GITHUB_RUN_ID
+      ? { runUrl: `${serverUrl}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}` }
+      : {}),
+  };
+}
+
+/** What the source reports, read once (the proposal is made again on the newest default branch). */
+export async function discover(
+  settings: SyncSettings,
+  env: NodeJS.ProcessEnv,
+): Promise<{ candidates: Candidate[]; options: PlanOptions }> {
+  if (settings.source === 'file') {
+    const path = resolve(settings.file!);
+    const candidates = parseExport(readFileSync(path, 'utf8'), formatOf(path)).map(rowCandidate);
+    return { candidates, options: filePlanOptions(settings.sourceName) };
+  }
+  const client = ssmClientFor(settings.region!, env);
+  try {
+    const instances = await listManagedInstances(client);
+    const mapping = { tagPrefix: settings.tagPrefix, region: settings.region! };
+    return {
+      candidates: instances.map((i) => instanceCandidate(i, mapping)),
+      options: ssmPlanOptions(settings.region),
+    };
+  } finally {
+    client.destroy();
+  }
+}
+
+export interface SyncOutcome {
+  proposal: SyncProposal;
+  pullRequest?: BranchPublishResult;
+  summary: string;
+}
+
+/**
+ * Discovers, then (unless a dry run) rebuilds the onboarding branch on the newest default branch with the
+ * proposals made against it and opens, updates or leaves alone its pull request.
+ */
+export async function sync(settings: SyncSettings, env: NodeJS.ProcessEnv): Promise<SyncOutcome> {
+  const { candidates, options } = await discover(settings, env);
+  let proposal = await proposeSync(settings.root, candidates, options);
+  let pullRequest: BranchPublishResult | undefined;
+  if (!settings.dryRun) {
+    pullRequest = await publishBranch({
+      repoDir: settings.root,
+      defaultBranch: settings.defaultBranch,
+      branch: settings.branch,
+      async apply(dir) {
+        proposal = await proposeSync(dir, candidates, options);
+        return writeProposedFiles(dir, proposal.files);
+      },
+      commitMessage: () => {
+        const { title } = onboardingPullRequest(proposal);
+        return `${title}\n\n${proposal.files
+          .filter((f) => f.valid)
+          .map((f) => `- ${f.file} (${f.ref})`)
+          .join('\n')}${settings.runUrl ? `\n\nRun: ${settings.runUrl}` : ''}`;
+      },
+      pullRequest: () => onboardingPullRequest(proposal, settings.runUrl ? { runUrl: settings.runUrl } : {}),
+      octokit: getOctokit(settings.token, { baseUrl: settings.apiUrl }),
+      owner: settings.owner,
+      repo: settings.repo,
+      labels: settings.labels,
+      git: { auth: { token: settings.token, serverUrl: settings.serverUrl }, onSecret: core.setSecret },
+    });
+  }
+  const lines = ['## Ottr sync', ''];
+  if (pullRequest?.url)
+    lines.push(`**Pull request:** [#${pullRequest.number}](${pullRequest.url}) (${pullRequest.action})`, '');
+  else if (pullRequest) lines.push(`**Pull request:** none (${pullRequest.action}: nothing to propose)`, '');
+  else lines.push('Dry run: no branch, no pull request.', '');
+  lines.push('```', syncReportText(proposal).trimEnd(), '```');
+  return { proposal, ...(pullRequest ? { pullRequest } : {}), summary: `${lines.join('\n')}\n` };
+}
+
+export async function main(): Promise<void> {
+  const env = process.env;
+  const settings = syncSettings(env);
+  const outcome = await sync(settings, env);
+  const { plan, files } = outcome.proposal;
+  const valid = files.filter((f) => f.valid);
+  core.setOutput('new', String(valid.filter((f) => f.kind === 'new').length));
+  core.setOutput('updated', String(valid.filter((f) => f.kind === 'update').length));
+  core.setOutput('skipped', String(plan.skipped.length));
+  core.setOutput('vanished', String(plan.vanished.length));
+  core.setOutput('invalid', String(files.length - valid.length));
+  core.setOutput('pull-request-action', outcome.pullRequest?.action ?? 'none');
+  core.setOutput('pull-request-number', String(outcome.pullRequest?.number ?? ''));
+  core.setOutput('pull-request-url', outcome.pullRequest?.url ?? '');
+  for (const f of files.filter((f) => !f.valid))
+    for (const p of f.problems.filter((p) => p.severity === 'error'))
+      core.warning(`${p.message} (${f.ref}; not proposed)`, { file: p.file, startLine: p.line });
+  for (const v of plan.vanished)
+    core.warning(`${v.system_name}: ${v.reason} (listed, not deleted)`, { file: v.file });
+  await core.summary.addRaw(outcome.summary).write();
+  core.info(syncReportText(outcome.proposal));
+}
