@@ -4,11 +4,11 @@ import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import { type BranchPublishResult, publishBranch } from '../gitops/pull-request.ts';
 import {
+  awsClientsFor,
   DEFAULT_TAG_PREFIX,
   instanceCandidate,
   listManagedInstances,
   regionFrom,
-  ssmClientFor,
   ssmPlanOptions,
 } from '../sync/aws-ssm.ts';
 import { filePlanOptions, formatOf, parseExport, rowCandidate } from '../sync/export-file.ts';
@@ -97,7 +97,7 @@ export async function discover(
     const candidates = parseExport(readFileSync(path, 'utf8'), formatOf(path)).map(rowCandidate);
     return { candidates, options: filePlanOptions(settings.sourceName) };
   }
-  const client = ssmClientFor(settings.region!, env);
+  const client = awsClientsFor(settings.region!, env);
   try {
     const instances = await listManagedInstances(client);
     const mapping = { tagPrefix: settings.tagPrefix, region: settings.region! };

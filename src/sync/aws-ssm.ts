@@ -1,12 +1,13 @@
 /**
  * Discovery from AWS Systems Manager: every managed instance (DescribeInstanceInformation, paginated) with its
- * tags (ListTagsForResource, ResourceType ManagedInstance), and the pure mapping from an instance and its
- * `ottr:` tags to a candidate device.
+ * tags, and the pure mapping from an instance and its `ottr:` tags to a candidate device.
  *
- * DescribeInstanceInformation returns no tags, hence one ListTagsForResource per instance. The real API serves
- * ManagedInstance tags for hybrid nodes (`mi-…`); for EC2 instances (`i-…`) the tags are EC2 tags, which SSM may
- * refuse (InvalidResourceId): such an instance is reported as skipped with that reason, never guessed at.
+ * DescribeInstanceInformation returns no tags. Where they live depends on the instance: an EC2 instance (`i-…`)
+ * carries EC2 tags, read with EC2 DescribeTags in batches of 200 ids; a hybrid node (`mi-…`) carries SSM tags,
+ * read with ListTagsForResource (ResourceType ManagedInstance), which refuses EC2 ids.
  */
+
+import { DescribeTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   DescribeInstanceInformationCommand,
   type InstanceInformation,
@@ -51,13 +52,13 @@ function fromInformation(info: InstanceInformation): ManagedInstance {
 
 /** Every managed instance the credentials see in the client's region, with its tags. */
 export async function listManagedInstances(
-  client: SSMClient,
+  clients: AwsClients,
   options: ListOptions = {},
 ): Promise<ManagedInstance[]> {
   const instances: ManagedInstance[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(
+    const page = await clients.ssm.send(
       new DescribeInstanceInformationCommand({
         MaxResults: options.pageSize ?? 50,
         ...(token ? { NextToken: token } : {}),
@@ -68,12 +69,42 @@ export async function listManagedInstances(
     token = page.NextToken;
   } while (token);
 
+  const ec2Instances = instances.filter((i) => i.id.startsWith('i-'));
+  for (let at = 0; at < ec2Instances.length; at += 200) {
+    const batch = ec2Instances.slice(at, at + 200);
+    const byId = new Map(batch.map((i) => [i.id, i]));
+    let next: string | undefined;
+    try {
+      do {
+        const page = await clients.ec2.send(
+          new DescribeTagsCommand({
+            Filters: [
+              { Name: 'resource-type', Values: ['instance'] },
+              { Name: 'resource-id', Values: batch.map((i) => i.id) },
+            ],
+            MaxResults: 1000,
+            ...(next ? { NextToken: next } : {}),
+          }),
+        );
+        for (const tag of page.Tags ?? []) {
+          const instance = tag.ResourceId ? byId.get(tag.ResourceId) : undefined;
+          if (instance && tag.Key) instance.tags[tag.Key] = tag.Value ?? '';
+        }
+        next = page.NextToken;
+      } while (next);
+    } catch (error) {
+      const reason = `EC2 cannot read its tags (${(error as Error).name}: ${(error as Error).message})`;
+      for (const instance of batch) instance.tagError = reason;
+    }
+  }
+
+  const hybrid = instances.filter((i) => !i.id.startsWith('i-'));
   let next = 0;
   const worker = async () => {
-    while (next < instances.length) {
-      const instance = instances[next++]!;
+    while (next < hybrid.length) {
+      const instance = hybrid[next++]!;
       try {
-        const { TagList } = await client.send(
+        const { TagList } = await clients.ssm.send(
           new ListTagsForResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: instance.id }),
         );
         for (const tag of TagList ?? []) if (tag.Key) instance.tags[tag.Key] = tag.Value ?? '';
@@ -192,12 +223,17 @@ export function ssmPlanOptions(region: string | undefined): PlanOptions {
  * An SSM client for `region`. AWS_ENDPOINT_URL_SSM (the SDK's own variable) points it elsewhere, as the lab does;
  * credentials come from `env` when it holds keys, else from the SDK's usual chain (OIDC role, profile, IMDS).
  */
-export function ssmClientFor(region: string, env: NodeJS.ProcessEnv): SSMClient {
-  const endpoint = env.AWS_ENDPOINT_URL_SSM;
+export interface AwsClients {
+  ssm: SSMClient;
+  ec2: EC2Client;
+  destroy(): void;
+}
+
+/** SSM and EC2 clients for a region; AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_EC2 point them elsewhere. */
+export function awsClientsFor(region: string, env: NodeJS.ProcessEnv): AwsClients {
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN } = env;
-  return new SSMClient({
+  const common = {
     region,
-    ...(endpoint ? { endpoint } : {}),
     ...(accessKeyId && secretAccessKey
       ? {
           credentials: {
@@ -207,7 +243,23 @@ export function ssmClientFor(region: string, env: NodeJS.ProcessEnv): SSMClient 
           },
         }
       : {}),
+  };
+  const ssm = new SSMClient({
+    ...common,
+    ...(env.AWS_ENDPOINT_URL_SSM ? { endpoint: env.AWS_ENDPOINT_URL_SSM } : {}),
   });
+  const ec2 = new EC2Client({
+    ...common,
+    ...(env.AWS_ENDPOINT_URL_EC2 ? { endpoint: env.AWS_ENDPOINT_URL_EC2 } : {}),
+  });
+  return {
+    ssm,
+    ec2,
+    destroy() {
+      ssm.destroy();
+      ec2.destroy();
+    },
+  };
 }
 
 /** The region to ask: the flag or input, else AWS_REGION / AWS_DEFAULT_REGION. */

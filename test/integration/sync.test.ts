@@ -7,6 +7,7 @@ import { runActionBundle } from '../helpers/action.ts';
 import { makeRepo, PROJECT_ROOT, runCli, type TempRepo } from '../helpers/cli.ts';
 import { git, sampleRemote } from '../helpers/git.ts';
 import { LAB_CREDENTIALS } from '../lab/dns/lab.ts';
+import { Ec2Emulator } from '../lab/ec2/emulator.ts';
 import { GitHubEmulator } from '../lab/github/emulator.ts';
 import { SsmEmulator } from '../lab/ssm/emulator.ts';
 
@@ -14,6 +15,7 @@ const TOKEN = 'ghs_labTokenForTheSyncAction0000000001';
 const FIXTURES = join(PROJECT_ROOT, 'test/fixtures/sync');
 const scratch = mkdtempSync(join(tmpdir(), 'ottr-sync-'));
 let ssm: SsmEmulator;
+let ec2: Ec2Emulator;
 let awsEnv: Record<string, string>;
 
 /** A device the inventory has whose instance SSM does not list. */
@@ -33,6 +35,8 @@ connection:
 beforeAll(async () => {
   ssm = new SsmEmulator();
   await ssm.start();
+  ec2 = new Ec2Emulator(ssm.instances);
+  await ec2.start();
   const tags = (cn: string, extra: Record<string, string> = {}) => ({
     'ottr:common_name': cn,
     'ottr:data_center': 'ams2',
@@ -72,10 +76,12 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: LAB_CREDENTIALS.secretAccessKey,
     AWS_REGION: 'eu-west-1',
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+    AWS_ENDPOINT_URL_EC2: ec2.endpoint,
   };
 });
 afterAll(async () => {
   await ssm?.stop();
+  await ec2?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -93,7 +99,9 @@ describe('ottr sync aws-ssm against the SSM emulator', () => {
     expect(run.code, run.output).toBe(0);
     const calls = ssm.requests.slice(requests);
     expect(calls.filter((c) => c === 'DescribeInstanceInformation')).toHaveLength(2);
-    expect(calls.filter((c) => c === 'ListTagsForResource')).toHaveLength(55);
+    // 54 EC2 instances: their tags come from EC2 DescribeTags in one batch; one hybrid node asks SSM.
+    expect(calls.filter((c) => c === 'ListTagsForResource')).toHaveLength(1);
+    expect(ec2.requests.filter((c) => c === 'DescribeTags')).toHaveLength(1);
     expect(run.stderr).toContain('55 managed instance(s) in eu-west-1');
     expect(run.stdout).toContain('new (1):\n  inventory/ams2/app-ams2-03.yaml  ← i-0123456789abcdef0');
     expect(run.stdout).toContain('update (1):\n  inventory/ams2/app-ams2-01.yaml  ← i-0a1b2c3d4e5f60718');

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  awsClientsFor,
   DEFAULT_TAG_PREFIX,
   instanceCandidate,
   listManagedInstances,
   regionFrom,
-  ssmClientFor,
   ssmPlanOptions,
 } from '../../sync/aws-ssm.ts';
 import { CsvSyntaxError } from '../../sync/csv.ts';
@@ -117,7 +117,7 @@ export const syncCommand: Command = {
       const region = regionFrom(values.region, io.env);
       if (!region) throw new UsageError('no region: pass --region or set AWS_REGION');
       const tagPrefix = values['tag-prefix'] ?? DEFAULT_TAG_PREFIX;
-      const client = ssmClientFor(region, io.env);
+      const client = awsClientsFor(region, io.env);
       let instances: Awaited<ReturnType<typeof listManagedInstances>>;
       try {
         instances = await listManagedInstances(client);

@@ -29,7 +29,7 @@ const STDERR_LIMIT = 8_000;
 /**
  * The AWS Systems Manager API subset a Run Command rotation and discovery use (JSON 1.1 protocol: SendCommand,
  * GetCommandInvocation, DescribeInstanceInformation with MaxResults/NextToken pages, ListTagsForResource for
- * ResourceType ManagedInstance), executing AWS-RunShellScript commands with a real shell in
+ * ResourceType ManagedInstance — hybrid nodes only, as in AWS; EC2 instances' tags are in test/lab/ec2), executing AWS-RunShellScript commands with a real shell in
  * the instance's directory. Errors have SSM's shape (`__type`, `message`); throttling can be injected.
  */
 export class SsmEmulator {
@@ -96,7 +96,8 @@ export class SsmEmulator {
           case 'ListTagsForResource': {
             if (input.ResourceType !== 'ManagedInstance')
               return fail('InvalidResourceType', 'The resource type is not valid.');
-            const instance = this.instances.find((i) => i.id === input.ResourceId);
+            // ManagedInstance tags belong to hybrid nodes (mi-…); an EC2 instance's tags are EC2 tags.
+            const instance = this.instances.find((i) => i.id === input.ResourceId && !i.id.startsWith('i-'));
             if (!instance) return fail('InvalidResourceId', 'The resource ID is not valid.');
             return send(200, {
               TagList: Object.entries(instance.tags).map(([Key, Value]) => ({ Key, Value })),
