@@ -90,6 +90,8 @@ export function reportSettings(env: NodeJS.ProcessEnv): ReportSettings {
 export interface ReportOutcome {
   results: RotationResult[];
   unreadable: { file: string; message: string }[];
+  /** Devices with a result that are no longer in the inventory (removed since the plan): skipped. */
+  removed: string[];
   pullRequest?: PublishResult;
   issues?: IssueSyncSummary;
   slack?: SlackNotifyOutcome;
@@ -112,7 +114,14 @@ export async function report(settings: ReportSettings, env: NodeJS.ProcessEnv): 
   const repo = await loadRepository(settings.root);
   const devices: Device[] = repo.records.flatMap((r) => (r.device ? [r.device] : []));
   const notifications = repo.settings?.notifications ?? {};
-  const outcome: ReportOutcome = { results, unreadable, dashboard: '', summary: '' };
+  const known = new Set(repo.records.map((r) => r.system_name));
+  const outcome: ReportOutcome = {
+    results,
+    unreadable,
+    removed: results.filter((r) => !known.has(r.system_name)).map((r) => r.system_name),
+    dashboard: '',
+    summary: '',
+  };
 
   const octokit = settings.token ? getOctokit(settings.token, { baseUrl: settings.apiUrl }) : undefined;
   if (!settings.dryRun && results.length > 0 && octokit) {
@@ -228,6 +237,8 @@ function reportSummary(outcome: ReportOutcome, settings: ReportSettings): string
       '',
     );
   for (const u of outcome.unreadable) lines.push(`- ${u.file}: skipped: ${u.message}`);
+  for (const name of outcome.removed)
+    lines.push(`- ${name}: no longer in the inventory, its result is skipped`);
   if (outcome.results.length > 0) {
     lines.push(rotationSummary(outcome.results));
     if (!pr?.url) lines.push(renderPullRequest(outcome.results).body, '');
@@ -248,6 +259,8 @@ export async function main(): Promise<void> {
   core.setOutput('pull-request-url', outcome.pullRequest?.url ?? '');
   core.setOutput('dashboard', outcome.dashboard);
   for (const u of outcome.unreadable) core.warning(`${u.file}: skipped: ${u.message}`);
+  for (const name of outcome.removed)
+    core.notice(`${name} is no longer in the inventory; its result is skipped`);
   for (const e of outcome.issues?.errors ?? []) core.warning(`failure issue for ${e.device}: ${e.message}`);
   if (outcome.slack && !outcome.slack.sent && failed > 0) core.warning(`Slack: ${outcome.slack.reason}`);
   for (const e of outcome.events?.errors ?? [])

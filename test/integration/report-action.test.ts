@@ -115,6 +115,17 @@ describe('actions/report run as the runner runs it', () => {
     expect(github.comments.filter((c) => c.issue_number === issue.number)).toHaveLength(1);
   }, 60_000);
 
+  it('a device removed from the inventory since the plan is skipped with a note', async () => {
+    const gone: RotationResult = { ...rotated, system_name: 'fw-decommissioned-01' };
+    const run = await runReport(writeResults('run-removed', [rotated, gone]), slack.url);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      '::notice::fw-decommissioned-01 is no longer in the inventory; its result is skipped',
+    );
+    expect(run.summary).toContain('fw-decommissioned-01: no longer in the inventory');
+    expect(git(bare, 'ls-tree', '-r', '--name-only', 'ottr/rotations')).not.toContain('fw-decommissioned-01');
+  }, 60_000);
+
   it('a Slack webhook that is down is a warning, never a failed run', async () => {
     const run = await runReport(writeResults('run3', [failed]), await unreachableWebhookUrl());
     expect(run.code, run.stdout + run.stderr).toBe(0);
