@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
 
 /** Reads an action input the way the runner passes it (INPUT_<NAME>), trimmed; '' when absent. */
@@ -48,4 +49,45 @@ export function secretEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** Runs an action's main: any error fails the step with its message (never a stack trace). */
 export function runAction(main: () => Promise<void>): void {
   main().catch((error: unknown) => core.setFailed((error as Error).message));
+}
+
+/** Where an action that writes to GitHub runs: the repository, the API and server, the run, the default branch. */
+export interface GitHubContext {
+  owner: string;
+  repo: string;
+  apiUrl: string;
+  serverUrl: string;
+  runUrl?: string;
+  /** The repository's default branch from the event payload ('main' when the event does not say). */
+  eventDefaultBranch: string;
+}
+
+export function githubContext(env: NodeJS.ProcessEnv): GitHubContext {
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
+  if (!owner || !repo)
+    throw new Error('GITHUB_REPOSITORY is not set (owner/repo); run this inside a workflow');
+  let event: { repository?: { default_branch?: string } } = {};
+  try {
+    if (env.GITHUB_EVENT_PATH) event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
+  } catch {
+    event = {};
+  }
+  const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
+  return {
+    owner,
+    repo,
+    apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+    serverUrl,
+    ...(env.GITHUB_RUN_ID
+      ? { runUrl: `${serverUrl}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}` }
+      : {}),
+    eventDefaultBranch: event.repository?.default_branch || 'main',
+  };
+}
+
+/** The token input of an action that writes to GitHub; required unless it is a dry run. */
+export function githubToken(dryRun: boolean): string {
+  const token = text('github-token');
+  if (!token && !dryRun) throw new Error('input github-token is required (an App token, or github.token)');
+  return token;
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
@@ -22,7 +22,7 @@ import type { RotationResult } from '../rotate/result.ts';
 import { rotationSummary } from '../rotate/summary.ts';
 import { DASHBOARD_FILE, fleetStatus, renderDashboard } from '../status/index.ts';
 import { writeFileAtomic } from '../util/files.ts';
-import { flag, list, secretEnvironment, text } from './inputs.ts';
+import { flag, githubContext, githubToken, list, secretEnvironment, text } from './inputs.ts';
 
 /** The report action's inputs and the run's context, read once. */
 export interface ReportSettings {
@@ -44,31 +44,18 @@ export interface ReportSettings {
 }
 
 export function reportSettings(env: NodeJS.ProcessEnv): ReportSettings {
-  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
-  if (!owner || !repo)
-    throw new Error('GITHUB_REPOSITORY is not set (owner/repo); run this inside a workflow');
+  const github = githubContext(env);
   const autoMerge = text('auto-merge').toLowerCase();
   if (!['', 'false', 'true', 'merge', 'squash', 'rebase'].includes(autoMerge))
     throw new Error(`input auto-merge must be false, true, merge, squash or rebase, not "${autoMerge}"`);
-  let event: { repository?: { default_branch?: string } } = {};
-  if (env.GITHUB_EVENT_PATH && existsSync(env.GITHUB_EVENT_PATH)) {
-    try {
-      event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
-    } catch {
-      event = {};
-    }
-  }
-  const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
-  const token = text('github-token');
   const dryRun = flag('dry-run');
-  if (!token && !dryRun) throw new Error('input github-token is required (an App token, or github.token)');
   return {
     root: text('root') || '.',
     resultsDir: text('results-dir') || 'ottr-results',
     dashboardDir: text('dashboard-dir') || 'ottr-dashboard',
-    token,
+    token: githubToken(dryRun),
     branch: text('branch') || DEFAULT_ROTATIONS_BRANCH,
-    defaultBranch: text('base') || event.repository?.default_branch || 'main',
+    defaultBranch: text('base') || github.eventDefaultBranch,
     labels: list('labels'),
     autoMerge:
       autoMerge === '' || autoMerge === 'false'
@@ -77,13 +64,11 @@ export function reportSettings(env: NodeJS.ProcessEnv): ReportSettings {
           ? 'SQUASH'
           : (autoMerge.toUpperCase() as MergeMethod),
     dryRun,
-    owner,
-    repo,
-    apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
-    serverUrl,
-    ...(env.GITHUB_RUN_ID
-      ? { runUrl: `${serverUrl}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}` }
-      : {}),
+    owner: github.owner,
+    repo: github.repo,
+    apiUrl: github.apiUrl,
+    serverUrl: github.serverUrl,
+    ...(github.runUrl ? { runUrl: github.runUrl } : {}),
   };
 }
 

@@ -15,7 +15,7 @@ import { filePlanOptions, formatOf, parseExport, rowCandidate } from '../sync/ex
 import { writeProposedFiles } from '../sync/files.ts';
 import type { Candidate, PlanOptions } from '../sync/plan.ts';
 import { onboardingPullRequest, proposeSync, type SyncProposal, syncReportText } from '../sync/sync.ts';
-import { flag, list, text } from './inputs.ts';
+import { flag, githubContext, githubToken, list, text } from './inputs.ts';
 
 export const DEFAULT_ONBOARDING_BRANCH = 'ottr/onboarding';
 
@@ -42,9 +42,7 @@ export interface SyncSettings {
 }
 
 export function syncSettings(env: NodeJS.ProcessEnv): SyncSettings {
-  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
-  if (!owner || !repo)
-    throw new Error('GITHUB_REPOSITORY is not set (owner/repo); run this inside a workflow');
+  const github = githubContext(env);
   const source = text('source') || 'aws-ssm';
   if (source !== 'aws-ssm' && source !== 'file')
     throw new Error(`input source must be aws-ssm or file, not "${source}"`);
@@ -55,16 +53,7 @@ export function syncSettings(env: NodeJS.ProcessEnv): SyncSettings {
     throw new Error(
       'input region is empty and AWS_REGION is not set (aws-actions/configure-aws-credentials sets it)',
     );
-  let event: { repository?: { default_branch?: string } } = {};
-  try {
-    if (env.GITHUB_EVENT_PATH) event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
-  } catch {
-    event = {};
-  }
   const dryRun = flag('dry-run');
-  const token = text('github-token');
-  if (!token && !dryRun) throw new Error('input github-token is required (an App token, or github.token)');
-  const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
   return {
     root: text('root') || '.',
     source,
@@ -72,18 +61,16 @@ export function syncSettings(env: NodeJS.ProcessEnv): SyncSettings {
     tagPrefix: text('tag-prefix') || DEFAULT_TAG_PREFIX,
     ...(file ? { file } : {}),
     sourceName: text('source-name') || 'cmdb',
-    token,
+    token: githubToken(dryRun),
     branch: text('branch') || DEFAULT_ONBOARDING_BRANCH,
-    defaultBranch: text('base') || event.repository?.default_branch || 'main',
+    defaultBranch: text('base') || github.eventDefaultBranch,
     labels: list('labels'),
     dryRun,
-    owner,
-    repo,
-    apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
-    serverUrl,
-    ...(env.GITHUB_RUN_ID
-      ? { runUrl: `${serverUrl}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}` }
-      : {}),
+    owner: github.owner,
+    repo: github.repo,
+    apiUrl: github.apiUrl,
+    serverUrl: github.serverUrl,
+    ...(github.runUrl ? { runUrl: github.runUrl } : {}),
   };
 }
 

@@ -32,7 +32,9 @@ describe('the committed action bundles', () => {
       const meta = parse(readFileSync(join(PROJECT_ROOT, 'actions', name, 'action.yml'), 'utf8'));
       expect(meta.runs).toEqual({ using: 'node24', main: 'dist/index.mjs' });
       const source = readFileSync(join(PROJECT_ROOT, 'src/actions', `${name}.ts`), 'utf8');
-      const read = [...source.matchAll(/\b(?:text|flag|list)\('([a-z-]+)'\)/g)].map((m) => m[1]).sort();
+      const read = [...source.matchAll(/\b(?:text|flag|list)\('([a-z-]+)'\)/g)].map((m) => m[1]!);
+      if (/\bgithubToken\(/.test(source)) read.push('github-token');
+      read.sort();
       expect(Object.keys(meta.inputs).sort(), `actions/${name}/action.yml inputs`).toEqual([
         ...new Set(read),
       ]);
