@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isScalar, parseDocument } from 'yaml';
+import { isScalar, parseDocument, Scalar, stringify } from 'yaml';
 import type { Problem } from '../model/problems.ts';
 import { quoteValuesOf } from '../model/render-device.ts';
 import type { Repository } from '../model/repository.ts';
@@ -30,9 +30,20 @@ export function inventoryDevices(repo: Repository): InventoryDevice[] {
 
 const QUOTED = new Set(['os_version', 'ssh_host_key', 'tls_spki_sha256']);
 
-/** The existing file with only `paths` set to their values in `device`. */
+/**
+ * The existing file with only `paths` set to their values in `device`. When every change replaces a scalar that
+ * is already there, only those values' bytes change (the rest of the file is byte for byte the same); adding or
+ * removing fields goes through the YAML document, which keeps comments but may re-flow some of them.
+ */
 export function editDeviceText(text: string, device: object, paths: readonly string[][]): string {
   const doc = parseDocument(text, { schema: 'core' });
+  const inPlace = scalarEdits(doc, device, paths);
+  if (inPlace) {
+    let out = text;
+    for (const edit of inPlace.sort((a, b) => b.start - a.start))
+      out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
+    return out;
+  }
   for (const path of paths) {
     const value = getPath(device, path);
     const node = doc.getIn(path, true);
@@ -43,6 +54,29 @@ export function editDeviceText(text: string, device: object, paths: readonly str
   }
   quoteValuesOf(doc, QUOTED);
   return doc.toString({ lineWidth: 0 });
+}
+
+/** Text replacements for `paths` when each one is an existing scalar getting a new scalar value; else undefined. */
+function scalarEdits(
+  doc: ReturnType<typeof parseDocument>,
+  device: object,
+  paths: readonly string[][],
+): { start: number; end: number; text: string }[] | undefined {
+  const edits: { start: number; end: number; text: string }[] = [];
+  for (const path of paths) {
+    const value = getPath(device, path);
+    const node = doc.getIn(path, true);
+    if (value === undefined || value === null || typeof value === 'object') return undefined;
+    if (!isScalar(node) || !node.range) return undefined;
+    const quoted = QUOTED.has(path.at(-1)!) || node.type === 'QUOTE_DOUBLE';
+    const rendered = stringify(value, {
+      lineWidth: 0,
+      ...(quoted ? { defaultStringType: Scalar.QUOTE_DOUBLE } : {}),
+    }).trimEnd();
+    if (rendered.includes('\n')) return undefined;
+    edits.push({ start: node.range[0], end: node.range[1], text: rendered });
+  }
+  return edits;
 }
 
 /** Renders and checks every new and updated device of `plan` against `repo` (as it is on disk). */

@@ -299,6 +299,19 @@ describe('CMDB export rows → candidates', () => {
 });
 
 describe('editing an existing device file', () => {
+  it('changing only existing scalars changes only their bytes', () => {
+    const text = readFileSync(join(PROJECT_ROOT, 'inventory/sfo1/lb-sfo1-01.yaml'), 'utf8');
+    const edited = editDeviceText(text, { os_version: '17.1.2', owner: 'platform@example.com' }, [
+      ['os_version'],
+      ['owner'],
+    ]);
+    const expected = text
+      .replace('os_version: "16.1.3"', 'os_version: "17.1.2"')
+      .replace('owner: web-platform@example.com', 'owner: platform@example.com');
+    expect(expected).not.toBe(text);
+    expect(edited).toBe(expected);
+  });
+
   it('changes only the given fields and keeps every comment and the quoting', async () => {
     const text = readFileSync(join(PROJECT_ROOT, 'inventory/sfo1/fw-sfo1-01.yaml'), 'utf8');
     const edited = editDeviceText(text, { os_version: '10.2.9', labels: { [SOURCE_LABEL]: 'cmdb' } }, [
