@@ -1,27 +1,18 @@
 // `npm run demo`: one whole scheduled run of rotate.yml in the lab, on this machine, shown as it goes.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { LAB_NOW, runCycle } from './cycle.ts';
 import { type FullLab, LAB_OWNER, LAB_REPO, startFullLab } from './full-lab.ts';
-
-const REQUIRED: { pkg: string; path: string }[] = [
-  { pkg: 'pebble', path: '/usr/bin/pebble' },
-  { pkg: 'openssh-server', path: '/usr/sbin/sshd' },
-  { pkg: 'nginx', path: '/usr/sbin/nginx' },
-  { pkg: 'git', path: '/usr/bin/git' },
-];
+import { installAdvice, missingPackages } from './preflight.ts';
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s`;
 const say = (line: string) => process.stdout.write(`${elapsed()}  ${line}\n`);
 
 async function demo(): Promise<number> {
-  const missing = REQUIRED.filter((r) => !existsSync(r.path)).map((r) => r.pkg);
+  const missing = missingPackages();
   if (missing.length > 0) {
-    process.stderr.write(
-      `The lab needs Debian package(s) that are not installed: ${missing.join(', ')}\n` +
-        `Install them with:  sudo apt-get install -y ${missing.join(' ')}\n`,
-    );
+    process.stderr.write(installAdvice(missing));
     return 1;
   }
   // sshd started by root insists on its privilege-separation directory; Debian's ssh service would make it.
