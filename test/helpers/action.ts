@@ -6,9 +6,25 @@ import { PROJECT_ROOT } from './cli.ts';
 
 /** Action processes still running, so a lab that is stopping (Ctrl-C) can end them first. */
 const running = new Set<ReturnType<typeof spawn>>();
+let stopping = false;
 
-export function stopActionProcesses(): void {
-  for (const child of running) child.kill('SIGTERM');
+/** Ends every running action process and waits for them; no new one starts afterwards. */
+export async function stopActionProcesses(): Promise<void> {
+  stopping = true;
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+          child.once('close', () => {
+            clearTimeout(force);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
 }
 
 export interface ActionRun {
@@ -48,6 +64,7 @@ export async function runActionBundle(
   event: unknown = {},
   onLine?: (line: string) => void,
 ): Promise<ActionRun> {
+  if (stopping) throw new Error(`the lab is stopping: actions/${name} is not started`);
   const dir = mkdtempSync(join(tmpdir(), `ottr-action-${name}-`));
   const files = {
     output: join(dir, 'output'),

@@ -18,10 +18,9 @@ async function demo(): Promise<number> {
   // sshd started by root insists on its privilege-separation directory; Debian's ssh service would make it.
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true });
   let lab: FullLab | undefined;
-  let stopping = false;
   const stopAll = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (interrupted) return;
+    interrupted = true;
     process.stderr.write(`\n${signal}: stopping every lab process…\n`);
     await lab?.stop();
     process.exit(130);
@@ -75,16 +74,22 @@ async function demo(): Promise<number> {
     );
     return ok === due.length && due.length > 0 ? 0 : 1;
   } finally {
-    if (!stopping) {
+    if (!interrupted) {
       say('stopping every lab process');
       await lab?.stop();
     }
   }
 }
 
+/** Set on Ctrl-C: the signal handler stops the lab and exits 130; whatever the interrupted run does meanwhile is moot. */
+let interrupted = false;
+
 demo().then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!interrupted) process.exit(code);
+  },
   (error: Error) => {
+    if (interrupted) return;
     process.stderr.write(`demo failed: ${error.message}\n`);
     process.exit(1);
   },

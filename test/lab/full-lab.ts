@@ -91,7 +91,7 @@ export async function startFullLab(options: FullLabOptions = {}): Promise<FullLa
   const dir = mkdtempSync(join(tmpdir(), 'ottr-lab-'));
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
-    stopActionProcesses();
+    await stopActionProcesses();
     for (const s of stops.splice(0).reverse()) await s().catch(() => {});
     try {
       rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
