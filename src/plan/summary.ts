@@ -203,28 +203,51 @@ function ganttChart(plan: Plan, devices: readonly Device[], limit: number): stri
   }
   for (const s of plan.skipped) if (s.renew_at !== undefined) renewAt.set(s.system_name, s.renew_at);
 
-  const sections = new Map<string, string[]>();
-  for (const { device, notAfter } of chosen) {
-    const startText = renewAt.get(device.system_name) ?? device.certificate?.not_before;
-    const parsed = startText === undefined ? Number.NaN : Date.parse(startText);
-    const start = Number.isFinite(parsed) ? parsed : notAfter - DAY;
-    const from = day(Math.min(start, notAfter));
-    const to = day(notAfter);
-    const span = from < to ? `${from}, ${to}` : `${to}, 1d`;
-    const tag = due.has(device.system_name) ? 'crit, ' : '';
-    const key = device.data_center;
-    let list = sections.get(key);
-    if (!list) {
-      list = [];
-      sections.set(key, list);
-    }
-    list.push(`    ${mermaidName(device.system_name)}:${tag}${span}`);
-  }
+  return expiryGantt(
+    chosen.map(({ device, notAfter }) => {
+      const startText = renewAt.get(device.system_name) ?? device.certificate?.not_before;
+      return {
+        section: device.data_center,
+        name: device.system_name,
+        start: startText === undefined ? Number.NaN : Date.parse(startText),
+        notAfter,
+        tag: due.has(device.system_name) ? 'crit' : '',
+      };
+    }),
+  );
+}
 
+/** One bar of an expiry gantt: from `start` (renewal start or not_before; NaN = unknown) to `notAfter`. */
+export interface GanttBar {
+  section: string;
+  name: string;
+  start: number;
+  notAfter: number;
+  tag: '' | 'crit' | 'active';
+}
+
+/**
+ * A Mermaid gantt of bars already chosen and ordered, one section per data center in the order they first
+ * appear; a bar whose start is unknown is one day long.
+ */
+export function expiryGantt(bars: readonly GanttBar[]): string[] {
+  const sections = new Map<string, string[]>();
+  for (const bar of bars) {
+    const start = Number.isFinite(bar.start) ? bar.start : bar.notAfter - DAY;
+    const from = day(Math.min(start, bar.notAfter));
+    const to = day(bar.notAfter);
+    const span = from < to ? `${from}, ${to}` : `${to}, 1d`;
+    let tasks = sections.get(bar.section);
+    if (!tasks) {
+      tasks = [];
+      sections.set(bar.section, tasks);
+    }
+    tasks.push(`    ${mermaidName(bar.name)}:${bar.tag ? `${bar.tag}, ` : ''}${span}`);
+  }
   const lines = [
     '```mermaid',
     'gantt',
-    `    title Certificate expiries (soonest ${chosen.length})`,
+    `    title Certificate expiries (soonest ${bars.length})`,
     '    dateFormat YYYY-MM-DD',
     '    axisFormat %Y-%m-%d',
   ];

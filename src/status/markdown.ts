@@ -1,5 +1,4 @@
-import { markdownCell, mermaidName } from '../plan/summary.ts';
-import { DAY } from '../util/duration.ts';
+import { expiryGantt, markdownCell } from '../plan/summary.ts';
 import { type FleetRow, type FleetStatus, isDueState, stateLabel } from './fleet.ts';
 import { countsText, noteOf } from './text.ts';
 
@@ -19,10 +18,6 @@ const STATE_MARK: Record<string, string> = {
   no_route: '⚠️ ',
 };
 
-function day(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
 function dateCell(iso: string | undefined): string {
   return iso === undefined ? '—' : markdownCell(iso.slice(0, 10));
 }
@@ -40,32 +35,18 @@ function gantt(rows: readonly FleetRow[], limit: number): string[] {
   dated.sort((a, b) => a.notAfter - b.notAfter);
   const chosen = dated.slice(0, limit);
 
-  const sections = new Map<string, string[]>();
-  for (const { row, notAfter } of chosen) {
-    const startText = row.renewal_start ?? row.not_before;
-    const parsed = startText === undefined ? Number.NaN : Date.parse(startText);
-    const start = Number.isFinite(parsed) ? parsed : notAfter - DAY;
-    const from = day(Math.min(start, notAfter));
-    const to = day(notAfter);
-    const span = from < to ? `${from}, ${to}` : `${to}, 1d`;
-    const tag = isDueState(row.state) ? 'crit, ' : row.state === 'expiring' ? 'active, ' : '';
-    let tasks = sections.get(row.data_center);
-    if (!tasks) {
-      tasks = [];
-      sections.set(row.data_center, tasks);
-    }
-    tasks.push(`    ${mermaidName(row.system_name)}:${tag}${span}`);
-  }
-
-  const lines = [
-    '```mermaid',
-    'gantt',
-    `    title Certificate expiries (soonest ${chosen.length})`,
-    '    dateFormat YYYY-MM-DD',
-    '    axisFormat %Y-%m-%d',
-  ];
-  for (const [dc, tasks] of sections) lines.push(`    section ${mermaidName(dc)}`, ...tasks);
-  lines.push('```');
+  const lines = expiryGantt(
+    chosen.map(({ row, notAfter }) => {
+      const startText = row.renewal_start ?? row.not_before;
+      return {
+        section: row.data_center,
+        name: row.system_name,
+        start: startText === undefined ? Number.NaN : Date.parse(startText),
+        notAfter,
+        tag: isDueState(row.state) ? 'crit' : row.state === 'expiring' ? 'active' : '',
+      };
+    }),
+  );
   if (dated.length > chosen.length) {
     lines.push('', `The chart shows the ${chosen.length} soonest of ${dated.length} recorded expiries.`);
   }
