@@ -162,8 +162,17 @@ export function managementApi(context: { device: Device; trustedRoots?: string[]
   };
 }
 
-/** Splits a `user:password` secret; the password may itself contain colons. */
-export function userAndPassword(secret: string, what: string): { user: string; password: string } {
+/**
+ * The user and password a management API logs in with: the secret that connection.credentials names holds
+ * `user:password` (the password may itself contain colons).
+ */
+export function managementLogin(
+  context: { device: Device; secret(name: string): string },
+  what: string,
+): { user: string; password: string } {
+  const name = context.device.connection?.credentials;
+  if (!name) throw new Error('connection.credentials must name the secret with user:password');
+  const secret = context.secret(name);
   const at = secret.indexOf(':');
   if (at <= 0) throw new Error(`${what} must hold user:password`);
   return { user: secret.slice(0, at), password: secret.slice(at + 1) };

@@ -10,7 +10,7 @@ import type {
   PlatformDriver,
   TlsEndpoint,
 } from '../contract.ts';
-import { httpsCall, managementApi, userAndPassword } from '../https-client.ts';
+import { httpsCall, managementApi, managementLogin } from '../https-client.ts';
 
 export interface F5Options {
   target?: 'httpd' | 'client-ssl';
@@ -73,12 +73,7 @@ export const f5Driver: PlatformDriver = {
     const restartTimeout = parseDuration(options.restart_timeout ?? '3m') ?? 180_000;
     const api = managementApi(context);
     const connection = device.connection ?? {};
-    if (!connection.credentials)
-      throw new Error('connection.credentials must name the secret with user:password');
-    const { user, password } = userAndPassword(
-      context.secret(connection.credentials),
-      'the F5 credential secret',
-    );
+    const { user, password } = managementLogin(context, 'the F5 credential secret');
 
     let token = '';
     async function send(method: string, path: string, body?: Buffer, headers: Record<string, string> = {}) {

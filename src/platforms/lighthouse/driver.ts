@@ -11,7 +11,7 @@ import type {
   PlatformDriver,
   TlsEndpoint,
 } from '../contract.ts';
-import { httpsCall, managementApi, userAndPassword } from '../https-client.ts';
+import { httpsCall, managementApi, managementLogin } from '../https-client.ts';
 
 export interface LighthouseOptions {
   /** The CSR field carrying the SANs (not in the v3.7 RAML; see README). */
@@ -86,7 +86,7 @@ const leafOf = (pem: string) => {
 export const lighthouseDriver: PlatformDriver = {
   name: 'lighthouse',
   async connect(context: DriverContext): Promise<DriverSession> {
-    const { device, route, signal } = context;
+    const { route, signal } = context;
     const options = (route.options ?? {}) as LighthouseOptions;
     const sanField = options.san_field ?? 'subject_alternative_names';
     const restartTimeout = parseDuration(options.restart_timeout ?? '3m') ?? 180_000;
@@ -95,13 +95,7 @@ export const lighthouseDriver: PlatformDriver = {
     );
     const api = managementApi(context);
     const endpoint: TlsEndpoint = { host: api.host, port: api.port, servername: api.servername };
-    const connection = device.connection ?? {};
-    if (!connection.credentials)
-      throw new Error('connection.credentials must name the secret with user:password');
-    const { user, password } = userAndPassword(
-      context.secret(connection.credentials),
-      'the Lighthouse credential secret',
-    );
+    const { user, password } = managementLogin(context, 'the Lighthouse credential secret');
 
     let session = '';
     /** No message leaves the driver with the password or the session token in it. */
