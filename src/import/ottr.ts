@@ -15,9 +15,11 @@
  *   (naive ISO-8601 UTC from `datetime.isoformat()`, or "None" before the first rotation) and `origin`.
  *   Unset optional fields hold the string "None".
  */
+
 import { isIP } from 'node:net';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { dnsNameProblem } from '../model/dns-name.ts';
+import { NAME_PATTERN, platformKey, snakeCaseKey } from '../model/names.ts';
 import type { Connection, Device, Route } from '../model/types.ts';
 import { compileRoutes, osVersionPatternProblem } from '../routing/match.ts';
 
@@ -38,8 +40,6 @@ export interface OttrImport {
   routeSources: string[];
 }
 
-/** File and folder names: `inventory/<data_center>/<system_name>.yaml`. */
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const PLATFORM_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const OS_VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 const AUTHORITY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -92,22 +92,7 @@ const KNOWN_AUTHORITIES: Readonly<Record<string, string>> = {
 /** A certificate authority name as a snake_case settings key: `Let's Encrypt` → `lets_encrypt`. */
 export function authorityKey(name: string): string {
   const known = KNOWN_AUTHORITIES[name.toLowerCase().replace(/[^a-z0-9]/g, '')];
-  if (known) return known;
-  return name
-    .trim()
-    .toLowerCase()
-    .replace(/['’]/g, '')
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-}
-
-/** A host platform as this repository writes it: `Ubuntu` → `ubuntu`. */
-export function platformKey(name: string): string {
-  return name
-    .trim()
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/^[-_]+|[-_]+$/g, '');
+  return known ?? snakeCaseKey(name);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -5,8 +5,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_CREDENTIALS, NAME_PATTERN } from '../import/ottr.ts';
+import { DEFAULT_CREDENTIALS } from '../import/ottr.ts';
 import { dnsNameProblem } from '../model/dns-name.ts';
+import { NAME_PATTERN } from '../model/names.ts';
 import { INVENTORY_DIR, type Repository } from '../model/repository.ts';
 import type { Device } from '../model/types.ts';
 import { platformInfo } from '../platforms/catalog.ts';

@@ -14,9 +14,9 @@ import {
   ListTagsForResourceCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import { NAME_PATTERN } from '../model/names.ts';
 import type { Device } from '../model/types.ts';
 import { splitNames } from '../onboard/fields.ts';
-import { FILE_NAME_PATTERN } from './names.ts';
 import type { Candidate, PlanOptions } from './plan.ts';
 
 export interface ManagedInstance {
@@ -171,7 +171,7 @@ export function instanceCandidate(instance: ManagedInstance, mapping: SsmMapping
   const nameTag = instance.tags.Name?.trim().toLowerCase();
   const systemName =
     explicitName ??
-    (nameTag && FILE_NAME_PATTERN.test(nameTag) ? nameTag : undefined) ??
+    (nameTag && NAME_PATTERN.test(nameTag) ? nameTag : undefined) ??
     commonName?.split('.')[0]?.replace(/^\*$/, '');
   if (explicitName) candidate.identity.system_name = explicitName;
   if (commonName) candidate.identity.common_name = commonName;

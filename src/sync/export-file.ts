@@ -4,9 +4,11 @@
  * usual aliases; unknown columns are ignored. Every device the export creates or updates is labelled
  * `ottr/source: <source>`, and only devices with that label can be reported as vanished from it.
  */
+
+import { NAME_PATTERN, platformKey, snakeCaseKey } from '../model/names.ts';
 import { splitNames } from '../onboard/fields.ts';
 import { csvRows } from './csv.ts';
-import { authorityKeyOf, FILE_NAME_PATTERN, hostPlatformKey, parseJsonText } from './names.ts';
+import { parseJsonText } from './names.ts';
 import { type Candidate, type PlanOptions, SOURCE_LABEL } from './plan.ts';
 
 /** Device field (or `connection.<key>`) ← the column names that mean it, compared after normalising. */
@@ -168,12 +170,12 @@ export function rowCandidate(row: ExportRow): Candidate {
         if ((converted as string[]).length === 0) continue;
         break;
       case 'host_platform': {
-        const key = hostPlatformKey(value);
+        const key = platformKey(value);
         converted = PLATFORM_ALIASES[key] ?? key;
         break;
       }
       case 'certificate_authority':
-        converted = authorityKeyOf(value);
+        converted = snakeCaseKey(value);
         break;
       case 'certificate_validation': {
         const lower = value.toLowerCase();
@@ -200,11 +202,11 @@ export function rowCandidate(row: ExportRow): Candidate {
     candidate.owned.push(field.split('.'));
   }
   if (Object.keys(connection).length > 0) fields.connection = connection;
-  if (typeof fields.system_name === 'string' && !FILE_NAME_PATTERN.test(fields.system_name))
+  if (typeof fields.system_name === 'string' && !NAME_PATTERN.test(fields.system_name))
     candidate.invalid.push(
       `system_name "${fields.system_name}" cannot be a file name ([a-z0-9][a-z0-9._-]{0,62})`,
     );
-  if (typeof fields.data_center === 'string' && !FILE_NAME_PATTERN.test(fields.data_center))
+  if (typeof fields.data_center === 'string' && !NAME_PATTERN.test(fields.data_center))
     candidate.invalid.push(
       `data_center "${fields.data_center}" cannot be a folder name ([a-z0-9][a-z0-9._-]{0,62})`,
     );

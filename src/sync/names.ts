@@ -1,29 +1,7 @@
 /**
- * Name and JSON helpers for discovery. They match src/import/ottr.ts's rules but live here because the sync
- * action's bundle must not pull in that module's JSON parser (a UMD package esbuild cannot bundle for ESM).
+ * JSON parsing for discovery exports. src/import/ottr.ts has its own (jsonc-parser, with positions for comments
+ * too), but the sync action's bundle must not pull in that UMD package, which esbuild cannot bundle for ESM.
  */
-
-/** File and folder names: `inventory/<data_center>/<system_name>.yaml` (the device schema's pattern). */
-export const FILE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
-/** A host platform as this repository writes it: `PAN-OS` → `pan-os`, `Ubuntu` → `ubuntu`. */
-export function hostPlatformKey(name: string): string {
-  return name
-    .trim()
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/^[-_]+|[-_]+$/g, '');
-}
-
-/** An authority name as a settings key: `Let's Encrypt` → `lets_encrypt`. */
-export function authorityKeyOf(name: string): string {
-  return name
-    .trim()
-    .toLowerCase()
-    .replace(/['’]/g, '')
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-}
 
 export class JsonExportError extends Error {
   override name = 'JsonExportError';
