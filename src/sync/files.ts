@@ -10,7 +10,7 @@ import type { Problem } from '../model/problems.ts';
 import { quoteValuesOf } from '../model/render-device.ts';
 import type { Repository } from '../model/repository.ts';
 import { checkProposal, deviceFilePath, renderProposedDevice } from '../onboard/proposal.ts';
-import { writeFileAtomically } from '../onboard/write.ts';
+import { writeFileAtomic } from '../util/files.ts';
 import { getPath, type InventoryDevice, type SyncPlan } from './plan.ts';
 
 export interface ProposedFile {
@@ -130,7 +130,7 @@ export function writeProposedFiles(root: string, files: readonly ProposedFile[])
   const written: string[] = [];
   for (const proposal of files) {
     if (!proposal.valid) continue;
-    writeFileAtomically(join(root, proposal.file), proposal.text, proposal.kind === 'update');
+    writeFileAtomic(join(root, proposal.file), proposal.text, { overwrite: proposal.kind === 'update' });
     written.push(proposal.file);
   }
   return written;

@@ -7,7 +7,7 @@ import { completeDevice, deviceFlagHelp, deviceFlagOptions, draftFromFlags } fro
 import { afterOnboardingLines } from '../../onboard/hints.ts';
 import { type AnswerSource, InputEndedError, Prompter, processAnswerSource } from '../../onboard/prompt.ts';
 import { checkProposal, deviceFilePath, renderProposedDevice } from '../../onboard/proposal.ts';
-import { FileExistsError, writeFileAtomically } from '../../onboard/write.ts';
+import { FileExistsError, writeFileAtomic } from '../../util/files.ts';
 import { parseFlags } from '../args.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';
 import { resolveRoot } from '../root.ts';
@@ -94,7 +94,7 @@ export function createOnboardCommand(answers: () => AnswerSource = processAnswer
         return EXIT_FINDINGS;
       }
       try {
-        writeFileAtomically(join(root, file), checked.text, Boolean(values.force));
+        writeFileAtomic(join(root, file), checked.text, { overwrite: Boolean(values.force) });
       } catch (error) {
         if (!(error instanceof FileExistsError)) throw error;
         io.stderr(`ottr onboard: ${file} already exists; nothing was written (--force overwrites it)\n`);
