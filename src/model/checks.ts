@@ -2,6 +2,7 @@ import { MAX_DNS01_NAME, validationBase } from '../dns/alias.ts';
 import { platformInfo } from '../platforms/catalog.ts';
 import type { RouteResult } from '../routing/match.ts';
 import { didYouMean } from '../util/suggest.ts';
+import { deviceBoundaryFindings } from './boundary.ts';
 import { dnsNameProblem, ipAddressProblem, MAX_NAMES_PER_CERTIFICATE } from './dns-name.ts';
 import { error, type Finding } from './findings.ts';
 import type { Device, Settings } from './types.ts';
@@ -136,8 +137,13 @@ export function deviceContextFindings(
       ),
     );
   }
-  if (!context.route) return { findings };
+  if (!context.route) {
+    if (settings) findings.push(...deviceBoundaryFindings(device, settings, undefined));
+    return { findings };
+  }
   const route = context.route(device);
+  if (settings)
+    findings.push(...deviceBoundaryFindings(device, settings, route.matched ? route.route : undefined));
   if (!route.matched) {
     findings.push(error(['host_platform'], route.reason));
     return { findings, route };

@@ -1,10 +1,11 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { compileRoutes } from '../routing/match.ts';
+import { deviceNames } from './boundary.ts';
 import type { DeviceCheckContext } from './checks.ts';
 import { type DeviceRecord, MAX_DEVICE_FILE_BYTES, validateDeviceFile } from './device-file.ts';
 import { placeFindings } from './findings.ts';
-import { compareProblems, type Problem } from './problems.ts';
+import { compareProblems, fieldPath, type Problem } from './problems.ts';
 import { schemaFindings } from './schema.ts';
 import { routesFindings, settingsFindings } from './settings-checks.ts';
 import type { Route, RoutesFile, Settings } from './types.ts';
@@ -191,6 +192,7 @@ export async function loadRepository(root: string): Promise<Repository> {
   const result = validateDeviceFiles({ root, files, settings, routes });
   problems.push(...result.problems);
   problems.push(...duplicateNameProblems(root, result.records));
+  problems.push(...nameClaimProblems(root, result.records));
   problems.sort(compareProblems);
   return { root, settings, routes, records: result.records, problems };
 }
@@ -210,6 +212,61 @@ function duplicateNameProblems(root: string, records: DeviceRecord[]): Problem[]
     problems.push({ severity: 'error', file: record.file, ...at, field: 'system_name', message });
     delete record.device;
     record.first_error ??= `system_name: ${message}`;
+  }
+  return problems;
+}
+
+/**
+ * A certificate name belongs to one device. Two devices may hold it only when each lists the other in
+ * shares_names_with (an HA pair); otherwise both are refused, so a new file can neither take a name from the
+ * device that holds it nor get a certificate for it. shares_names_with must name known devices, both ways.
+ */
+function nameClaimProblems(root: string, records: DeviceRecord[]): Problem[] {
+  const problems: Problem[] = [];
+  const valid = records.filter((r) => r.device);
+  const byName = new Map(valid.map((r) => [r.system_name, r]));
+  const holders = new Map<string, { record: DeviceRecord; path: (string | number)[] }[]>();
+  for (const record of valid)
+    for (const { name, path } of deviceNames(record.device!)) {
+      const list = holders.get(name.toLowerCase()) ?? [];
+      list.push({ record, path });
+      holders.set(name.toLowerCase(), list);
+    }
+  const shares = (a: DeviceRecord, b: DeviceRecord) =>
+    a.device!.shares_names_with?.includes(b.system_name) === true;
+  const refused = new Map<DeviceRecord, string>();
+  const refuse = (record: DeviceRecord, path: (string | number)[], message: string) => {
+    const at = locateField(root, record.file, path);
+    problems.push({ severity: 'error', file: record.file, ...at, field: fieldPath(path), message });
+    if (!refused.has(record)) refused.set(record, `${fieldPath(path)}: ${message}`);
+  };
+  for (const [name, list] of holders) {
+    if (list.length < 2) continue;
+    for (const { record, path } of list) {
+      const others = list.filter((o) => o.record !== record);
+      const unshared = others.filter((o) => !(shares(record, o.record) && shares(o.record, record)));
+      if (unshared.length === 0) continue;
+      refuse(
+        record,
+        path,
+        `"${name}" is also a name of ${unshared.map((o) => `${o.record.system_name} (${o.record.file})`).join(', ')}; a name belongs to one device unless both list each other in shares_names_with`,
+      );
+    }
+  }
+  for (const record of valid) {
+    (record.device!.shares_names_with ?? []).forEach((other, i) => {
+      const peer = byName.get(other);
+      const path = ['shares_names_with', i];
+      if (other === record.system_name) refuse(record, path, 'a device cannot share names with itself');
+      else if (!peer) refuse(record, path, `"${other}" is not a valid device of the inventory`);
+      else if (!shares(peer, record))
+        refuse(record, path, `"${other}" does not list ${record.system_name} in its shares_names_with`);
+    });
+  }
+  for (const [record, reason] of refused) {
+    delete record.device;
+    delete record.route;
+    record.first_error ??= reason;
   }
   return problems;
 }

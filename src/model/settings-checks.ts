@@ -1,6 +1,7 @@
 import { osVersionPatternProblem } from '../routing/match.ts';
 import { DURATION_MESSAGE, parseDuration, parseRenewBefore } from '../util/duration.ts';
 import { didYouMean } from '../util/suggest.ts';
+import { settingsBoundaryFindings } from './boundary.ts';
 import { dnsNameProblem } from './dns-name.ts';
 import { error, type Finding, warning } from './findings.ts';
 import type { Route, RouteMatch, Settings } from './types.ts';
@@ -50,6 +51,7 @@ export function settingsFindings(settings: Settings): Finding[] {
   if (settings.limits?.timeout !== undefined && parseDuration(settings.limits.timeout) === undefined) {
     findings.push(error(['limits', 'timeout'], DURATION_MESSAGE, 'value'));
   }
+  findings.push(...settingsBoundaryFindings(settings));
   return findings;
 }
 

@@ -51,6 +51,8 @@ export interface Device {
   connection?: Connection;
   owner?: string;
   labels?: Record<string, string>;
+  /** Devices that deliberately hold the same names (an HA pair); each of them must list this one too. */
+  shares_names_with?: string[];
   certificate?: CertificateRecord;
 }
 
@@ -111,10 +113,42 @@ export interface DnsSettings {
   resolvers?: string[];
 }
 
+export type SecretPurpose =
+  | 'device_credential'
+  | 'acme_account'
+  | 'eab'
+  | 'notification'
+  | 'events'
+  | 'github_app';
+
+/** One secret the repository uses: what it is for and, for device credentials, who may use it. */
+export interface SecretDeclaration {
+  purpose: SecretPurpose;
+  /** The data centers whose jobs may receive it (required for device credentials; default: all). */
+  data_centers?: string[];
+  /** Device credentials only: the platform drivers that may send it. */
+  platforms?: string[];
+  /** Device credentials only: the routing rules whose devices may use it. */
+  routes?: string[];
+  description?: string;
+}
+
+/** The DNS names one data center's devices may request. */
+export interface NamePolicy {
+  /** A suffix covers itself and every name below it. */
+  suffixes: string[];
+  /** Whether `*.<name>` may be requested (default false). */
+  wildcards?: boolean;
+}
+
 export interface Settings {
   authorities: Record<string, Authority>;
   dns: DnsSettings;
-  runners: { default: string[]; by_data_center?: Record<string, string[]> };
+  runners: { default?: string[]; by_data_center?: Record<string, string[]> };
+  secrets: Record<string, SecretDeclaration>;
+  names?: Record<string, NamePolicy>;
+  management_trust?: { authorities?: string[]; roots_files?: string[] };
+  ssm?: { instance_tags?: Record<string, { key: string; value?: string }[]> };
   limits?: { max_parallel?: number; max_jobs?: number; shard_concurrency?: number; timeout?: string };
   notifications?: { slack_webhook_secret?: string; github_issues?: boolean; labels?: string[] };
   events?: { repository_dispatch?: boolean; webhook_url_secret?: string; webhook_signing_secret?: string };

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const PLATFORMS = [
@@ -73,13 +73,40 @@ export function deviceYaml(i: number, dataCenter: string, now: number): string {
   return `${lines.join('\n')}\n`;
 }
 
+const CENTERS = Array.from({ length: 20 }, (_, i) => `dc${String(i).padStart(2, '0')}`);
+
+/** The sample settings with the generated fleet's 20 data centers declared: runners, credentials and names. */
+function benchSettings(sample: string): string {
+  const base = sample
+    .replace(
+      /\nrunners:\n(?: {2}.*\n)+/,
+      `\nrunners:\n  by_data_center:\n${CENTERS.map((dc) => `    ${dc}: [self-hosted, ${dc}]`).join('\n')}\n`,
+    )
+    .replace(/\n# The trust boundary\.[\s\S]*$/, '\n');
+  const all = `[${CENTERS.join(', ')}]`;
+  return `${base}secrets:
+  LE_ACCOUNT_KEY: { purpose: acme_account }
+  CORP_CA_ACCOUNT_KEY: { purpose: acme_account }
+  CORP_CA_EAB_KID: { purpose: eab }
+  CORP_CA_EAB_HMAC: { purpose: eab }
+  SLACK_WEBHOOK_URL: { purpose: notification }
+${['PANOS_API_KEY', 'F5_ADMIN', 'LIGHTHOUSE_ADMIN', 'LINUX_SSH_KEY'].map((n) => `  ${n}: { purpose: device_credential, data_centers: ${all} }`).join('\n')}
+names:
+${CENTERS.map((dc) => `  ${dc}: { suffixes: [${dc}.example.com] }`).join('\n')}
+`;
+}
+
 /** Writes (once, then reuses) a repository with `count` devices spread over 20 data centers. */
 export function generateRepository(root: string, count: number, now: number, projectRoot: string): string {
-  const dir = join(root, `inventory-${count}`);
+  const dir = join(root, `inventory-v2-${count}`);
   if (existsSync(join(dir, '.complete'))) return dir;
   rmSync(dir, { recursive: true, force: true });
   cpSync(join(projectRoot, 'routing'), join(dir, 'routing'), { recursive: true });
   cpSync(join(projectRoot, 'schemas'), join(dir, 'schemas'), { recursive: true });
+  writeFileSync(
+    join(dir, 'routing/settings.yaml'),
+    benchSettings(readFileSync(join(projectRoot, 'routing/settings.yaml'), 'utf8')),
+  );
   for (let i = 0; i < count; i++) {
     const dataCenter = `dc${String(i % 20).padStart(2, '0')}`;
     const folder = join(dir, 'inventory', dataCenter);

@@ -22,7 +22,7 @@ const FW: Device = {
   host_platform: 'panos',
   os_version: '10.2.4',
   data_center: 'sfo1',
-  ip_address: '10.20.0.11',
+  ip_address: '192.0.2.11',
   certificate_authority: 'lets_encrypt',
   certificate: { not_after: '2026-11-29T09:12:43Z' },
 };
@@ -32,7 +32,7 @@ const LB: Device = {
   host_platform: 'f5',
   os_version: '17.1.1',
   data_center: 'sfo1',
-  ip_address: '10.20.0.21',
+  ip_address: '192.0.2.21',
   certificate_authority: 'corp_ca',
 };
 
@@ -100,7 +100,7 @@ describe('failure issues', () => {
     expect(issue.labels).toEqual([FAILURE_LABEL, 'ottr', 'certificates']);
     expect(issue.body).toContain(deviceMarker('fw-sfo1-01'));
     for (const text of [
-      '10.20.0.11',
+      '192.0.2.11',
       'panos',
       '10.2.4',
       'lets_encrypt',
@@ -206,7 +206,7 @@ describe('Slack alerts', () => {
     const [fw, lb] = messages as [{ text: string; blocks: unknown[] }, { text: string; blocks: unknown[] }];
     for (const text of [
       'fw-sfo1-01',
-      'IP address: 10.20.0.11',
+      'IP address: 192.0.2.11',
       'Platform: panos',
       'OS version: 10.2.4',
       'Certificate authority: lets_encrypt',
@@ -218,7 +218,7 @@ describe('Slack alerts', () => {
     ])
       expect(fw.text).toContain(text);
     expect(lb.text).toContain('NOT restored: device refused');
-    expect(JSON.stringify(fw.blocks)).toContain('*IP address*\\n10.20.0.11');
+    expect(JSON.stringify(fw.blocks)).toContain('*IP address*\\n192.0.2.11');
     const everything = JSON.stringify(messages);
     expect(everything).not.toContain(receiver.path);
     expect(everything).not.toContain('web-1');

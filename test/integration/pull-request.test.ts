@@ -42,7 +42,7 @@ function failedResult(name: string): RotationResult {
     system_name: name,
     status: 'failed',
     phases: [{ name: 'precheck', ms: 300 }],
-    error: { phase: 'precheck', class: 'UnreachableError', message: 'connect ETIMEDOUT 10.20.0.31:443' },
+    error: { phase: 'precheck', class: 'UnreachableError', message: 'connect ETIMEDOUT 192.0.2.31:443' },
   };
 }
 

@@ -21,7 +21,7 @@ let awsEnv: Record<string, string>;
 /** A device the inventory has whose instance SSM does not list. */
 const GONE_DEVICE = `# yaml-language-server: $schema=../../schemas/device.schema.json
 system_name: app-ams2-09
-common_name: app9.example.com
+common_name: app9.ams2.example.com
 host_platform: linux
 os_version: "2023"
 device_model: ec2
@@ -56,7 +56,7 @@ beforeAll(async () => {
     },
     {
       id: 'i-0123456789abcdef0',
-      tags: tags('app3.example.com', { Name: 'app-ams2-03', 'ottr:owner': 'app-team@example.com' }),
+      tags: tags('app3.ams2.example.com', { Name: 'app-ams2-03', 'ottr:owner': 'app-team@example.com' }),
       online: true,
       dir: scratch,
       platformVersion: '2023',
@@ -126,7 +126,7 @@ describe('ottr sync aws-ssm against the SSM emulator', () => {
     expect(created.split('\n')[0]).toBe('# yaml-language-server: $schema=../../schemas/device.schema.json');
     expect(parse(created)).toEqual({
       system_name: 'app-ams2-03',
-      common_name: 'app3.example.com',
+      common_name: 'app3.ams2.example.com',
       host_platform: 'linux',
       os_version: '2023',
       device_model: 'ec2',
@@ -186,7 +186,7 @@ describe('ottr sync file', () => {
           ref: fixture.endsWith('.csv') ? 'line 3 (lb-sfo1-01)' : 'item 2 (lb-sfo1-01)',
           changes: [
             { field: 'os_version', from: '16.1.3', to: '17.1.1' },
-            { field: 'ip_address', from: '10.20.1.5', to: '10.20.0.21' },
+            { field: 'ip_address', from: '192.0.2.55', to: '192.0.2.21' },
             { field: 'owner', from: 'web-platform@example.com', to: 'lb-team@example.com' },
             { field: 'labels.ottr/source', to: 'cmdb' },
           ],

@@ -5,9 +5,9 @@ import { makeRepo, runCli, type TempRepo } from '../helpers/cli.ts';
 const BASE = [
   '# yaml-language-server: $schema=../../schemas/device.schema.json', // 1
   'system_name: dev-01', // 2
-  'common_name: dev-01.example.com', // 3
+  'common_name: dev-01.mgmt.example.com', // 3
   'subject_alternative_names:', // 4
-  '  - alt.example.com', // 5
+  '  - alt.mgmt.example.com', // 5
   'host_platform: panos', // 6
   'os_version: "10.2.4"', // 7
   'device_model: PA-3220', // 8
@@ -16,7 +16,7 @@ const BASE = [
   'certificate_authority: lets_encrypt', // 11
   'connection:', // 12
   '  port: 443', // 13
-  '  credentials: PANOS_API_KEY', // 14
+  '  credentials: PANOS_SFO1_API_KEY', // 14
   'certificate:', // 15
   '  not_before: "2026-09-01T00:00:00Z"', // 16
   '  not_after: "2026-11-30T00:00:00Z"', // 17
@@ -59,7 +59,7 @@ const linuxSsh = (connection: string[]) =>
 const CASES: Case[] = [
   {
     name: 'unknown field with a typo',
-    files: { [DEVICE]: edit({ 3: 'comon_name: dev-01.example.com' }) },
+    files: { [DEVICE]: edit({ 3: 'comon_name: dev-01.mgmt.example.com' }) },
     file: DEVICE,
     line: 3,
     message: /unknown field "comon_name"; did you mean "common_name"/,
@@ -101,21 +101,21 @@ const CASES: Case[] = [
   },
   {
     name: 'common_name with underscore',
-    files: { [DEVICE]: edit({ 3: 'common_name: dev_01.example.com' }) },
+    files: { [DEVICE]: edit({ 3: 'common_name: dev_01.mgmt.example.com' }) },
     file: DEVICE,
     line: 3,
     message: /letters, digits and inner hyphens/,
   },
   {
     name: 'common_name with trailing dot',
-    files: { [DEVICE]: edit({ 3: 'common_name: dev-01.example.com.' }) },
+    files: { [DEVICE]: edit({ 3: 'common_name: dev-01.mgmt.example.com.' }) },
     file: DEVICE,
     line: 3,
     message: /must not end with a dot/,
   },
   {
     name: 'common_name in capitals',
-    files: { [DEVICE]: edit({ 3: 'common_name: DEV-01.example.com' }) },
+    files: { [DEVICE]: edit({ 3: 'common_name: DEV-01.mgmt.example.com' }) },
     file: DEVICE,
     line: 3,
     message: /must be lowercase/,
@@ -136,35 +136,35 @@ const CASES: Case[] = [
   },
   {
     name: 'wildcard not leftmost',
-    files: { [DEVICE]: edit({ 5: '  - www.*.example.com' }) },
+    files: { [DEVICE]: edit({ 5: '  - www.*.mgmt.example.com' }) },
     file: DEVICE,
     line: 5,
     message: /wildcard only as the whole leftmost label/,
   },
   {
     name: 'partial wildcard',
-    files: { [DEVICE]: edit({ 5: '  - "w*.example.com"' }) },
+    files: { [DEVICE]: edit({ 5: '  - "w*.mgmt.example.com"' }) },
     file: DEVICE,
     line: 5,
     message: /partial wildcard/,
   },
   {
     name: 'duplicate SAN',
-    files: { [DEVICE]: edit({ 5: ['  - alt.example.com', '  - alt.example.com'] }) },
+    files: { [DEVICE]: edit({ 5: ['  - alt.mgmt.example.com', '  - alt.mgmt.example.com'] }) },
     file: DEVICE,
     line: 6,
     message: /listed twice/,
   },
   {
     name: 'SAN repeats the common name',
-    files: { [DEVICE]: edit({ 5: '  - dev-01.example.com' }) },
+    files: { [DEVICE]: edit({ 5: '  - dev-01.mgmt.example.com' }) },
     file: DEVICE,
     line: 5,
     message: /repeats common_name/,
   },
   {
     name: 'more than 100 names',
-    files: { [DEVICE]: edit({ 5: Array.from({ length: 100 }, (_, i) => `  - n${i}.example.com`) }) },
+    files: { [DEVICE]: edit({ 5: Array.from({ length: 100 }, (_, i) => `  - n${i}.mgmt.example.com`) }) },
     file: DEVICE,
     line: 4,
     message: /at most 99 items|at most 100 names/,
@@ -293,7 +293,7 @@ const CASES: Case[] = [
   },
   {
     name: 'YAML syntax error',
-    files: { [DEVICE]: edit({ 5: '  - [alt.example.com' }) },
+    files: { [DEVICE]: edit({ 5: '  - [alt.mgmt.example.com' }) },
     file: DEVICE,
     line: 6,
     message: /YAML syntax/,
@@ -417,14 +417,14 @@ const CASES: Case[] = [
     name: 'settings: unknown authority field',
     files: { 'routing/settings.yaml': 'SETTINGS:    renew_before: "1/3"=>    renew_befor: "1/3"' },
     file: 'routing/settings.yaml',
-    line: 14,
+    line: 16,
     message: /unknown field "renew_befor" in lets_encrypt; did you mean "renew_before"/,
   },
   {
     name: 'settings: renew_before not a fraction',
     files: { 'routing/settings.yaml': 'SETTINGS:    renew_before: "1/3"=>    renew_before: "3/2"' },
     file: 'routing/settings.yaml',
-    line: 14,
+    line: 16,
     message: /fraction of the lifetime between 0 and 1/,
   },
   {
@@ -434,7 +434,7 @@ const CASES: Case[] = [
         'SETTINGS:key: { type: ecdsa, curve: P-256 }=>key: { type: ecdsa, size: 2048 }',
     },
     file: 'routing/settings.yaml',
-    line: 13,
+    line: 15,
     message: /applies to rsa keys only/,
   },
   {

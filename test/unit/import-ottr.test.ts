@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { CliIO } from '../../src/cli/command.ts';
-import { importOttrCommand } from '../../src/cli/commands/import-ottr.ts';
+import { boundaryProposal, importOttrCommand } from '../../src/cli/commands/import-ottr.ts';
 import {
   authorityKey,
   convertOttr,
@@ -430,12 +430,20 @@ describe('ottr import-ottr', () => {
     cpSync(join(PROJECT_ROOT, 'schemas'), join(out, 'schemas'), { recursive: true });
     // Ottr made RSA 2048 keys everywhere (and Lighthouse can make nothing else): the imported fleet's authority
     // policy says so.
-    const settings = readFileSync(join(PROJECT_ROOT, 'routing/settings.yaml'), 'utf8')
+    let settings = readFileSync(join(PROJECT_ROOT, 'routing/settings.yaml'), 'utf8')
       .replace(
         /^authorities:\n/m,
         'authorities:\n  digicert:\n    directory: https://acme.digicert.com/v2/acme/directory/\n    account_key_secret: DIGICERT_ACCOUNT_KEY\n',
       )
-      .replace('key: { type: ecdsa, curve: P-256 }', 'key: { type: rsa, size: 2048 }');
+      .replace('key: { type: ecdsa, curve: P-256 }', 'key: { type: rsa, size: 2048 }')
+      // The sample's trust boundary gives way to the one the import proposes for the imported fleet.
+      .replace(/\n# The trust boundary\.[\s\S]*$/, '\n');
+    const proposal = boundaryProposal(convertOttr(routeJson, items).devices).slice(1);
+    const accounts = ['DIGICERT_ACCOUNT_KEY', 'LE_ACCOUNT_KEY', 'CORP_CA_ACCOUNT_KEY']
+      .map((n) => `  ${n}: { purpose: acme_account }`)
+      .concat(['  CORP_CA_EAB_KID: { purpose: eab }', '  CORP_CA_EAB_HMAC: { purpose: eab }'])
+      .concat(['  SLACK_WEBHOOK_URL: { purpose: notification }']);
+    settings += `${[proposal[0], ...accounts, ...proposal.slice(1)].join('\n')}\n`;
     writeFileSync(join(out, 'routing/settings.yaml'), settings);
     const validate = await runCli(['validate', '--root', out, '--format', 'json']);
     const report = JSON.parse(validate.stdout) as { problems: { severity: string; file: string }[] };

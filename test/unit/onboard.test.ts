@@ -12,9 +12,9 @@ const SSH_DEVICE = [
   '--system-name',
   'web-sfo1-02',
   '--common-name',
-  'web2.example.com',
+  'web2.sfo1.example.com',
   '--san',
-  'www.web2.example.com,static.web2.example.com',
+  'www.web2.sfo1.example.com,static.web2.sfo1.example.com',
   '--host-platform',
   'linux',
   '--os-version',
@@ -26,7 +26,7 @@ const SSH_DEVICE = [
   '--credentials',
   'LINUX_SSH_KEY',
   '--ip-address',
-  '10.20.0.52',
+  '192.0.2.52',
   '--port',
   '2222',
 ];
@@ -73,16 +73,16 @@ describe('ottr onboard by flags', () => {
     expect(text).toContain('# the NAME of a secret');
     expect(parse(text)).toMatchObject({
       system_name: 'web-sfo1-02',
-      subject_alternative_names: ['www.web2.example.com', 'static.web2.example.com'],
+      subject_alternative_names: ['www.web2.sfo1.example.com', 'static.web2.sfo1.example.com'],
       os_version: '12',
       connection: { credentials: 'LINUX_SSH_KEY', port: 2222, ssh_host_key: HOST_KEY },
     });
     expect(run.stdout).toContain(`wrote ${FILE} (routing rule "linux" → platform linux-ssh)`);
     expect(run.stdout).toMatch(
-      /_acme-challenge\.web2\.example\.com\. +3600 IN CNAME web2\.example\.com\.acme-delegate\.example\.net\./,
+      /_acme-challenge\.web2\.sfo1\.example\.com\. +3600 IN CNAME web2\.sfo1\.example\.com\.acme-delegate\.example\.net\./,
     );
-    expect(run.stdout).toContain('_acme-challenge.static.web2.example.com.');
-    expect(run.stdout).toContain('ssh-keyscan -p 2222 10.20.0.52 | ssh-keygen -lf -');
+    expect(run.stdout).toContain('_acme-challenge.static.web2.sfo1.example.com.');
+    expect(run.stdout).toContain('ssh-keyscan -p 2222 192.0.2.52 | ssh-keygen -lf -');
     expect(run.stdout).toContain(`git add ${FILE}`);
     const validate = await runCli(['validate'], repo.root);
     expect(validate.code, validate.output).toBe(0);
@@ -143,7 +143,7 @@ describe('ottr onboard by flags', () => {
     const run = await runCli(['onboard', ...SSH_DEVICE, '--yes'], repo.root);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('missing connection.ssh_host_key (--ssh-host-key)');
-    expect(run.stderr).toContain('ssh-keyscan -p 2222 10.20.0.52 | ssh-keygen -lf -');
+    expect(run.stderr).toContain('ssh-keyscan -p 2222 192.0.2.52 | ssh-keygen -lf -');
     expect(existsSync(join(repo.root, FILE))).toBe(false);
 
     const scripted = await runScripted(['--system-name', 'x1', '--host-platform', 'f5'], [], false);
@@ -168,7 +168,7 @@ describe('ottr onboard by flags', () => {
       '--certificate-authority',
       'lets_encrypt',
       '--credentials',
-      'F5_SFO1',
+      'F5_SFO1_ADMIN',
       '--certificate-validation',
       'false',
       '--yes',
@@ -188,7 +188,7 @@ describe('ottr onboard by questions', () => {
     const run = await runScripted(
       ['--system-name', 'app-ams2-03'],
       [
-        'app3.example.com', // common_name
+        'app3.ams2.example.com', // common_name
         '', // subject_alternative_names: skip
         'nope', // host_platform: not a choice, asked again
         'linux',
@@ -210,7 +210,7 @@ describe('ottr onboard by questions', () => {
     );
     const device = parse(readFileSync(join(repo.root, 'inventory/ams2/app-ams2-03.yaml'), 'utf8'));
     expect(device).toMatchObject({
-      common_name: 'app3.example.com',
+      common_name: 'app3.ams2.example.com',
       host_platform: 'linux',
       os_version: '2023',
       device_model: 'ec2',

@@ -249,7 +249,7 @@ describe('CMDB export rows → candidates', () => {
       os_version: '10.2.4',
       device_model: 'PA-3220',
       data_center: 'sfo1',
-      ip_address: '10.20.0.13',
+      ip_address: '192.0.2.13',
       certificate_authority: 'lets_encrypt',
       owner: 'Network Ops, Firewalls',
       connection: { credentials: 'PANOS_SFO1_API_KEY' },

@@ -10,7 +10,7 @@ import {
   parseJson,
 } from '../../import/ottr.ts';
 import { quoteValuesOf, renderDeviceYaml } from '../../model/render-device.ts';
-import type { Route } from '../../model/types.ts';
+import type { Device, Route } from '../../model/types.ts';
 import { parseFlags } from '../args.ts';
 import { type CliIO, type Command, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from '../command.ts';
 
@@ -240,9 +240,58 @@ export const importOttrCommand: Command = {
       io.stderr(`\n${result.problems.length} problem(s):\n`);
       for (const p of result.problems) io.stderr(`  ${p.item}: ${p.message}\n`);
     }
+    io.stdout(`\n${boundaryProposal(result.devices).join('\n')}\n`);
     io.stdout(
       `\nnext: fill in what the problems name, create the secrets, write routing/settings.yaml, then run\n  ottr validate --root ${outArg}\n`,
     );
     return result.problems.length > 0 ? EXIT_FINDINGS : EXIT_OK;
   },
 };
+
+/**
+ * The trust-boundary blocks routing/settings.yaml needs for the imported fleet: every credential name bound to
+ * the data centers that use it, and per data center the parent domains of its names. A proposal to review, not to
+ * paste blindly: narrower suffixes are safer.
+ */
+export function boundaryProposal(devices: readonly Device[]): string[] {
+  const credentials = new Map<string, Set<string>>();
+  const suffixes = new Map<string, Set<string>>();
+  const tagKeys = new Map<string, Set<string>>();
+  for (const device of devices) {
+    const tag = device.connection?.instance_tag;
+    if (tag) tagKeys.set(device.data_center, (tagKeys.get(device.data_center) ?? new Set()).add(tag.key));
+    const name = device.connection?.credentials;
+    if (name) credentials.set(name, (credentials.get(name) ?? new Set()).add(device.data_center));
+    const set = suffixes.get(device.data_center) ?? new Set<string>();
+    for (const n of [device.common_name, ...(device.subject_alternative_names ?? [])]) {
+      const base = n.replace(/^\*\./, '');
+      set.add(base.includes('.') && base.split('.').length > 2 ? base.slice(base.indexOf('.') + 1) : base);
+    }
+    suffixes.set(device.data_center, set);
+  }
+  const sorted = (s: Iterable<string>) => [...s].sort();
+  return [
+    'routing/settings.yaml must declare the secrets and names the imported devices use (review before adding):',
+    'secrets:',
+    ...sorted(credentials.keys()).map(
+      (n) =>
+        `  ${n}: { purpose: device_credential, data_centers: [${sorted(credentials.get(n)!).join(', ')}] }`,
+    ),
+    'names:',
+    ...sorted(suffixes.keys()).map(
+      (dc) => `  ${dc}: { suffixes: [${sorted(suffixes.get(dc)!).join(', ')}] }`,
+    ),
+    ...(tagKeys.size > 0
+      ? [
+          'ssm:',
+          '  instance_tags:',
+          ...sorted(tagKeys.keys()).map(
+            (dc) =>
+              `    ${dc}: [${sorted(tagKeys.get(dc)!)
+                .map((k) => `{ key: ${JSON.stringify(k)} }`)
+                .join(', ')}]`,
+          ),
+        ]
+      : []),
+  ];
+}
