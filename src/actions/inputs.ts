@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
+import { maskableParts, type SecretSource, secretSlots } from '../secrets/source.ts';
 
 /** Reads an action input the way the runner passes it (INPUT_<NAME>), trimmed; '' when absent. */
 export function text(name: string): string {
@@ -22,28 +23,19 @@ export function list(name: string): string[] {
 }
 
 /**
- * Secrets reach the rotate and report steps as one JSON object in OTTR_SECRETS (the workflow passes
- * `toJSON(secrets)` through env:), so the inventory can name any secret. Every value is masked before use.
+ * A job's secrets: the values the workflow put into the slots OTTR_SECRET_1… for the names the plan gave the job,
+ * each masked (whole and line by line) before anything else runs. No other variable is ever read as a secret.
  */
-export function secretEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const raw = env.OTTR_SECRETS;
-  if (!raw) return env;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new Error('OTTR_SECRETS is not a JSON object (pass toJSON(secrets) through env:)');
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new Error('OTTR_SECRETS is not a JSON object (pass toJSON(secrets) through env:)');
-  const merged: NodeJS.ProcessEnv = { ...env };
-  delete merged.OTTR_SECRETS;
-  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (typeof value !== 'string') continue;
-    for (const line of value.split('\n')) if (line.trim()) core.setSecret(line.trim());
-    if (merged[name] === undefined) merged[name] = value;
-  }
-  return merged;
+export function jobSecrets(names: readonly string[], env: NodeJS.ProcessEnv, slots: number): SecretSource {
+  const source = secretSlots(names, env, slots);
+  for (const name of source.names())
+    for (const part of maskableParts(source.get(name)!)) core.setSecret(part);
+  return source;
+}
+
+/** Masks a value read later (a secret, or a token a device derived from one), whole and line by line. */
+export function mask(value: string): void {
+  for (const part of maskableParts(value)) core.setSecret(part);
 }
 
 /** Runs an action's main: any error fails the step with its message (never a stack trace). */

@@ -4,11 +4,13 @@ import * as core from '@actions/core';
 import { loadRepository } from '../model/repository.ts';
 import type { MatrixEntry } from '../plan/matrix.ts';
 import type { Plan } from '../plan/plan.ts';
+import { JOB_SECRET_SLOTS } from '../plan/secrets.ts';
 import type { RotationResult } from '../rotate/result.ts';
 import { rotateMany } from '../rotate/run.ts';
 import { rotationSummary } from '../rotate/summary.ts';
+import type { SecretSource } from '../secrets/source.ts';
 import { writeFileAtomic } from '../util/files.ts';
-import { flag, secretEnvironment, text } from './inputs.ts';
+import { flag, jobSecrets, mask, text } from './inputs.ts';
 
 /** The rotate action's inputs, read once. */
 export interface RotateSettings {
@@ -30,6 +32,8 @@ export function rotateSettings(): RotateSettings {
   }
   if (!entry || typeof entry.id !== 'string')
     throw new Error('input entry must be a matrix entry from the plan action (it has no id)');
+  if (!Array.isArray(entry.secrets) || !entry.secrets.every((s) => typeof s === 'string'))
+    throw new Error(`matrix entry ${entry.id} has no secrets list; re-run the plan with this version`);
   return {
     root: text('root') || '.',
     entry,
@@ -61,6 +65,7 @@ export interface RotateOutcome {
 export async function rotateEntry(
   settings: RotateSettings,
   env: NodeJS.ProcessEnv,
+  secrets: SecretSource,
   progress: (line: string) => void,
   phaseGroup?: (title: string | undefined) => void,
 ): Promise<RotateOutcome> {
@@ -73,6 +78,12 @@ export async function rotateEntry(
   const byName = new Map(repo.records.map((r) => [r.system_name, r]));
   const missing = names.filter((n) => !byName.has(n));
   if (missing.length > 0) throw new Error(`not in the inventory any more: ${missing.join(', ')}`);
+  // An entry runs in one data center's environment: a device of another data center is never rotated here.
+  const strangers = names.filter((n) => byName.get(n)!.device?.data_center !== settings.entry.data_center);
+  if (strangers.length > 0)
+    throw new Error(
+      `matrix entry ${settings.entry.id} is for data center ${settings.entry.data_center}, but ${strangers.join(', ')} ${strangers.length > 1 ? 'are' : 'is'} not a valid device of it`,
+    );
   const runUrl =
     env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
       ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
@@ -85,12 +96,11 @@ export async function rotateEntry(
     repo.settings.limits?.shard_concurrency ?? 4,
     {
       env,
+      secrets,
       ...(settings.dryRun ? { dryRun: true } : {}),
       ...(settings.staging ? { staging: true } : {}),
       ...(runUrl ? { runUrl } : {}),
-      onSecret: (value) => {
-        for (const line of value.split('\n')) if (line.trim()) core.setSecret(line.trim());
-      },
+      onSecret: mask,
       log: (device, phase, message) => {
         if (grouped && message === 'started') phaseGroup(`${device}: ${phase}`);
         progress(`${device} ${phase}: ${message}`);
@@ -117,9 +127,12 @@ export async function rotateEntry(
 
 export async function main(): Promise<void> {
   const settings = rotateSettings();
-  const env = secretEnvironment(process.env);
+  const secrets = jobSecrets(settings.entry.secrets, process.env, JOB_SECRET_SLOTS);
+  core.info(
+    `secrets: ${secrets.names().length} of ${settings.entry.secrets.length} from ${secrets.description}`,
+  );
   let open = false;
-  const outcome = await rotateEntry(settings, env, core.info, (title) => {
+  const outcome = await rotateEntry(settings, process.env, secrets, core.info, (title) => {
     if (open) core.endGroup();
     open = title !== undefined;
     if (title) core.startGroup(title);

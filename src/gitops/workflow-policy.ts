@@ -1,4 +1,14 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+  type YAMLMap,
+} from 'yaml';
 import { compareProblems, type Problem } from '../model/problems.ts';
 
 /**
@@ -11,7 +21,10 @@ import { compareProblems, type Problem } from '../model/problems.ts';
  *   `docker://` images excepted);
  * - no `${{ }}` expression inside `run:` (an expression is pasted into the script before the shell parses it; values
  *   go through `env:` instead);
- * - a workflow that rotates (`uses: ./actions/rotate`) has `concurrency` and never cancels a rotation in progress.
+ * - a workflow that rotates (`uses: ./actions/rotate`) has `concurrency` and never cancels a rotation in progress;
+ * - no `toJSON(secrets)` (it hands every secret the job can see to one step; pass the named ones instead), and the
+ *   job that rotates runs in the environment the plan names for its matrix entry (`${{ matrix.environment }}`),
+ *   so each data center's jobs see only that data center's secrets.
  */
 export function workflowPolicyProblems(file: string, text: string): Problem[] {
   const lines = new LineCounter();
@@ -58,6 +71,17 @@ export function workflowPolicyProblems(file: string, text: string): Problem[] {
       'top-level permissions grant write access; grant it only to the jobs that need it',
     );
 
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && /toJSON\(\s*secrets\s*\)/i.test(node.value))
+        at(
+          node,
+          'secrets',
+          'toJSON(secrets) hands every secret of the environment to the step; pass only the secrets it needs (secrets[matrix.secrets[0]], …)',
+        );
+    },
+  });
+
   const jobs = field(root, 'jobs');
   let rotates = false;
   if (isMap(jobs)) {
@@ -75,7 +99,17 @@ export function workflowPolicyProblems(file: string, text: string): Problem[] {
         const stepUses = field(step, 'uses');
         if (isScalar(stepUses)) {
           const ref = String(stepUses.value);
-          if (ref === './actions/rotate') rotates = true;
+          if (ref === './actions/rotate') {
+            rotates = true;
+            const environment = field(job, 'environment');
+            const name = isMap(environment) ? field(environment, 'name') : environment;
+            if (!isScalar(name) || !/^\$\{\{\s*matrix\.environment\s*\}\}$/.test(String(name.value)))
+              at(
+                environment ?? job,
+                `jobs.${jobName}.environment`,
+                `the rotating job must run in its matrix entry's environment (environment: \${{ matrix.environment }}), one per data center`,
+              );
+          }
           checkUses(ref, stepUses, `${where}.uses`);
         }
         const run = field(step, 'run');

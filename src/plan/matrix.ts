@@ -1,4 +1,5 @@
 import type { Settings } from '../model/types.ts';
+import { environmentFor, JOB_SECRET_SLOTS } from './secrets.ts';
 
 /** GitHub runs at most 256 jobs per matrix. */
 export const GITHUB_MAX_JOBS = 256;
@@ -10,6 +11,8 @@ export const PLAN_FILE = 'plan.json';
 export interface MatrixDevice {
   system_name: string;
   data_center: string;
+  /** The secret names its rotation reads (deviceSecrets). */
+  secrets: string[];
 }
 
 /**
@@ -21,9 +24,13 @@ export interface MatrixEntry {
   devices?: string[];
   devices_file?: string;
   shard?: number;
-  /** The device's data center; for a shard, its data centers joined with "," (sorted). */
+  /** The data center of every device in the entry (an entry never spans two). */
   data_center: string;
   runs_on: string[];
+  /** The GitHub environment the job runs in: pki-<data_center>. */
+  environment: string;
+  /** The secret names the job is given (at most JOB_SECRET_SLOTS), in slot order: OTTR_SECRET_1 is secrets[0]. */
+  secrets: string[];
 }
 
 export interface Shard {
@@ -31,6 +38,8 @@ export interface Shard {
   devices: string[];
   data_center: string;
   runs_on: string[];
+  environment: string;
+  secrets: string[];
 }
 
 export interface MatrixResult {
@@ -46,13 +55,16 @@ export function maxJobs(settings: Settings): number {
   return Math.min(configured, GITHUB_MAX_JOBS);
 }
 
-export function runsOn(settings: Settings, dataCenter: string): string[] {
+/** The runners of a data center; undefined when settings do not declare it (there is no fallback). */
+export function runsOn(settings: Settings, dataCenter: string): string[] | undefined {
   const byDc = settings.runners.by_data_center;
-  return (byDc && Object.hasOwn(byDc, dataCenter) ? byDc[dataCenter] : undefined) ?? settings.runners.default;
+  return byDc && Object.hasOwn(byDc, dataCenter) ? byDc[dataCenter] : undefined;
 }
 
 interface Group {
+  data_center: string;
   runs_on: string[];
+  secrets: string[];
   devices: MatrixDevice[];
 }
 
@@ -69,30 +81,44 @@ interface Group {
  */
 export function buildMatrix(due: readonly MatrixDevice[], settings: Settings): MatrixResult {
   const limit = maxJobs(settings);
-  if (due.length <= limit) {
+  const errors: string[] = [];
+  const runnable = due.filter((d) => {
+    const problem =
+      runsOn(settings, d.data_center) === undefined
+        ? `data center ${d.data_center} has no runners.by_data_center entry`
+        : d.secrets.length > JOB_SECRET_SLOTS
+          ? `it needs ${d.secrets.length} secrets, more than the ${JOB_SECRET_SLOTS} a job is given`
+          : undefined;
+    if (problem) errors.push(`${d.system_name} is not scheduled: ${problem}`);
+    return problem === undefined;
+  });
+  if (runnable.length <= limit) {
     return {
-      include: due.map((d) => ({
+      include: runnable.map((d) => ({
         id: d.system_name,
         devices: [d.system_name],
         data_center: d.data_center,
-        runs_on: runsOn(settings, d.data_center),
+        runs_on: runsOn(settings, d.data_center)!,
+        environment: environmentFor(d.data_center),
+        secrets: d.secrets,
       })),
-      errors: [],
+      errors,
     };
   }
 
-  // Group by runner label set, in order of each group's most urgent device.
+  // One group per data center and secret set (a job runs in one data center's environment and is given only its
+  // devices' secrets), in order of each group's most urgent device.
   const groups = new Map<string, Group>();
-  const keyByDc = new Map<string, string>();
-  for (const d of due) {
-    let key = keyByDc.get(d.data_center);
-    if (key === undefined) {
-      key = [...new Set(runsOn(settings, d.data_center))].sort().join('\n');
-      keyByDc.set(d.data_center, key);
-    }
+  for (const d of runnable) {
+    const key = `${d.data_center}\n${d.secrets.join('\n')}`;
     let group = groups.get(key);
     if (!group) {
-      group = { runs_on: runsOn(settings, d.data_center), devices: [] };
+      group = {
+        data_center: d.data_center,
+        runs_on: runsOn(settings, d.data_center)!,
+        secrets: d.secrets,
+        devices: [],
+      };
       groups.set(key, group);
     }
     group.devices.push(d);
@@ -102,8 +128,9 @@ export function buildMatrix(due: readonly MatrixDevice[], settings: Settings): M
     return {
       include: [],
       errors: [
-        `${list.length} different runner label sets among the due devices but max_jobs is ${limit}: ` +
-          'raise limits.max_jobs (at most 256) or share runner labels between data centers',
+        ...errors,
+        `${list.length} different data center and secret sets among the due devices but max_jobs is ${limit}: ` +
+          'raise limits.max_jobs (at most 256) or let devices of a data center share credentials',
       ],
     };
   }
@@ -119,12 +146,13 @@ export function buildMatrix(due: readonly MatrixDevice[], settings: Settings): M
     const buckets: MatrixDevice[][] = Array.from({ length: count }, () => []);
     for (let i = 0; i < group.devices.length; i++) buckets[i % count]!.push(group.devices[i]!);
     for (const bucket of buckets) {
-      const dcs = [...new Set(bucket.map((d) => d.data_center))].sort();
       shards.push({
         id: `shard-${String(shards.length + 1).padStart(3, '0')}`,
         devices: bucket.map((d) => d.system_name),
-        data_center: dcs.join(','),
+        data_center: group.data_center,
         runs_on: group.runs_on,
+        environment: environmentFor(group.data_center),
+        secrets: group.secrets,
       });
     }
   }
@@ -134,8 +162,10 @@ export function buildMatrix(due: readonly MatrixDevice[], settings: Settings): M
     devices: s.devices,
     data_center: s.data_center,
     runs_on: s.runs_on,
+    environment: s.environment,
+    secrets: s.secrets,
   }));
-  if (matrixBytes(inline) < MATRIX_OUTPUT_LIMIT_BYTES) return { include: inline, shards, errors: [] };
+  if (matrixBytes(inline) < MATRIX_OUTPUT_LIMIT_BYTES) return { include: inline, shards, errors };
   return {
     include: shards.map((s, index) => ({
       id: s.id,
@@ -143,9 +173,11 @@ export function buildMatrix(due: readonly MatrixDevice[], settings: Settings): M
       shard: index,
       data_center: s.data_center,
       runs_on: s.runs_on,
+      environment: s.environment,
+      secrets: s.secrets,
     })),
     shards,
-    errors: [],
+    errors,
   };
 }
 

@@ -3,6 +3,7 @@ import { didYouMean } from '../util/suggest.ts';
 import { createRunBudget } from './budget.ts';
 import { dueStatus, isoInstant } from './due.ts';
 import { buildMatrix, type MatrixEntry, type Shard } from './matrix.ts';
+import { deviceSecrets } from './secrets.ts';
 
 export interface PlanCandidate {
   device: Device;
@@ -188,7 +189,17 @@ export function buildPlan(input: PlanInput): Plan {
 
   skipped.sort((a, b) => compareNames(a.system_name, b.system_name));
 
-  const matrix = buildMatrix(due, settings);
+  const secretsByDevice = new Map(
+    dueCandidates.map((d) => [d.device.system_name, deviceSecrets(d.device, settings)]),
+  );
+  const matrix = buildMatrix(
+    due.map((d) => ({
+      system_name: d.system_name,
+      data_center: d.data_center,
+      secrets: secretsByDevice.get(d.system_name)!,
+    })),
+    settings,
+  );
   errors.push(...matrix.errors);
 
   const configuredParallel = settings.limits?.max_parallel;

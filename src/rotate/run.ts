@@ -6,21 +6,28 @@ import { issueCertificate } from '../acme/issue.ts';
 import { delegateNameservers } from '../dns/nameservers.ts';
 import { resolverFor } from '../dns/resolver.ts';
 import { route53Provider } from '../dns/route53-provider.ts';
+import { CREDENTIAL_FIELDS, secretGrantProblem } from '../model/boundary.ts';
 import type { DeviceRecord } from '../model/device-file.ts';
 import type { Repository } from '../model/repository.ts';
+import type { Device, Route, Settings } from '../model/types.ts';
 import { driverFor } from '../platforms/index.ts';
+import type { SecretSource } from '../secrets/source.ts';
 import { parseDuration } from '../util/duration.ts';
+import { pemCertificates } from '../util/pem.ts';
 import { RESULT_SCHEMA, type RotationResult } from './result.ts';
 import { rotateDevice } from './rotate-device.ts';
 
 export interface RunOptions {
+  /** The process environment, for the AWS SDK's endpoint settings only: secrets never come from here. */
   env: NodeJS.ProcessEnv;
+  /** The only place secret values come from. */
+  secrets: SecretSource;
   dryRun?: boolean;
   staging?: boolean;
   runUrl?: string;
   /** Progress lines: device, phase, message. */
   log(systemName: string, phase: string, message: string): void;
-  /** Called with every secret value read, so the caller can mask it (core.setSecret under Actions). */
+  /** Called with every secret value read and every token derived from one, so the caller can mask it. */
   onSecret?(value: string): void;
 }
 
@@ -57,20 +64,19 @@ export async function rotateRecord(
   if (!driver)
     return failed(record, 'precheck', 'unsupported', `platform ${route.platform} has no driver yet`);
   const authority = settings.authorities[device.certificate_authority]!;
-  const secret = (name: string): string => {
-    const value = options.env[name];
-    if (!value) throw new Error(`the secret ${name} is not set`);
-    options.onSecret?.(value);
-    return value;
-  };
+  // Defence in depth: validation refused these already; a run-time grant check needs no trust in that code path.
+  const refused = secretRefusals(settings, device, route);
+  if (refused.length > 0) return failed(record, 'precheck', 'secret_refused', refused.join('; '));
+  const { read, secret } = secretReaders(device, options.secrets, options.onSecret);
   const timeoutMs = parseDuration(settings.limits?.timeout ?? '15m') ?? 900_000;
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const accountKeyPem = secret(authority.account_key_secret);
+    const accountKeyPem = read(authority.account_key_secret);
     const directoryUrl = directoryFor(authority, options.staging ? { staging: true } : {});
     const rootsPem = authority.roots_file
-      ? [readFileSync(join(repo.root, authority.roots_file), 'utf8')]
+      ? rootsFrom(repo.root, authority.roots_file)
       : [...rootCertificates];
+    const managementRootsPem = managementRoots(repo.root, settings, device.certificate_authority);
     const nameservers = options.dryRun ? [] : await delegateNameservers(settings.dns);
     // The SDK reads AWS_ENDPOINT_URL_ROUTE_53 from the process; passing it on honours the environment given.
     const endpoint = options.env.AWS_ENDPOINT_URL_ROUTE_53;
@@ -84,6 +90,8 @@ export async function rotateRecord(
       driver,
       key: authority.key ?? { type: 'ecdsa', curve: 'P-256' },
       rootsPem,
+      managementRootsPem,
+      ...(options.onSecret ? { mask: options.onSecret } : {}),
       ...(authority.expected_issuers ? { expectedIssuers: authority.expected_issuers } : {}),
       secret,
       signal,
@@ -121,6 +129,94 @@ export async function rotateRecord(
   } catch (error) {
     return failed(record, 'precheck', 'configuration', (error as Error).message);
   }
+}
+
+/**
+ * How a rotation reads secrets: `read` for the names settings bind to the run (the account key), `secret` for the
+ * driver, which gets only the names the device's connection gives (credentials, passphrase_credentials).
+ */
+export function secretReaders(
+  device: Device,
+  source: SecretSource,
+  onSecret?: (value: string) => void,
+): { read(name: string): string; secret(name: string): string } {
+  const credentialNames = new Set(
+    CREDENTIAL_FIELDS.flatMap((field) => (device.connection?.[field] ? [device.connection[field]!] : [])),
+  );
+  const read = (name: string): string => {
+    const value = source.get(name);
+    if (!value) throw new Error(`the secret ${name} is not set (secrets come from ${source.description})`);
+    onSecret?.(value);
+    return value;
+  };
+  return {
+    read,
+    secret: (name) => {
+      if (!credentialNames.has(name))
+        throw new Error(
+          `the driver asked for the secret ${name}, which this device's connection does not name`,
+        );
+      return read(name);
+    },
+  };
+}
+
+function rootsFrom(root: string, file: string): string[] {
+  const roots = pemCertificates(readFileSync(join(root, file), 'utf8'));
+  if (roots.length === 0) throw new Error(`${file} holds no PEM certificate`);
+  return roots;
+}
+
+/**
+ * The roots a management API's certificate may chain to when it is not pinned: the device's own authority's
+ * roots_file and those settings.management_trust names. Never Node's public bundle.
+ */
+export function managementRoots(root: string, settings: Settings, authorityKey: string): string[] {
+  const files = new Set<string>();
+  const own = settings.authorities[authorityKey]?.roots_file;
+  if (own) files.add(own);
+  for (const key of settings.management_trust?.authorities ?? []) {
+    const file = settings.authorities[key]?.roots_file;
+    if (file) files.add(file);
+  }
+  for (const file of settings.management_trust?.roots_files ?? []) files.add(file);
+  return [...files].flatMap((file) => rootsFrom(root, file));
+}
+
+/** Every secret this device's rotation would read that settings do not grant it, as messages. */
+export function secretRefusals(settings: Settings, device: Device, route: Route): string[] {
+  const problems: string[] = [];
+  for (const field of CREDENTIAL_FIELDS) {
+    const name = device.connection?.[field];
+    if (!name) continue;
+    const problem = secretGrantProblem(settings, name, {
+      purpose: 'device_credential',
+      dataCenter: device.data_center,
+      platform: route.platform,
+      route: route.name,
+    });
+    if (problem) problems.push(`connection.${field}: ${problem}`);
+  }
+  const authority = settings.authorities[device.certificate_authority];
+  const accountUses = authority
+    ? [
+        { name: authority.account_key_secret, purpose: 'acme_account' as const },
+        ...(authority.eab
+          ? [
+              { name: authority.eab.kid_secret, purpose: 'eab' as const },
+              { name: authority.eab.hmac_secret, purpose: 'eab' as const },
+            ]
+          : []),
+      ]
+    : [];
+  for (const use of accountUses) {
+    const problem = secretGrantProblem(settings, use.name, {
+      purpose: use.purpose,
+      dataCenter: device.data_center,
+    });
+    if (problem) problems.push(problem);
+  }
+  return problems;
 }
 
 /** Rotates several devices, `concurrency` at a time; one device's failure never stops the others. */

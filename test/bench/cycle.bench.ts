@@ -2,6 +2,7 @@
 // plan → rotate (key and CSR on the device, ACME order at Pebble with DNS-01 through the Route53 emulator,
 // install, activate, verify) at concurrency 20 → results applied to the inventory and the pull request body.
 // Target: ≤ 60 s. Prints wall time, rotations per minute, per-phase medians and peak RSS.
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { loadRepository } from '../../src/model/repository.ts';
 import { planInput } from '../../src/plan/input.ts';
 import { buildPlan } from '../../src/plan/plan.ts';
 import { rotateMany } from '../../src/rotate/run.ts';
+import { secretMap } from '../../src/secrets/source.ts';
 import { F5Simulator } from '../lab/appliances/f5-sim.ts';
 import { LighthouseSimulator } from '../lab/appliances/lighthouse-sim.ts';
 import { PanosSimulator } from '../lab/appliances/panos-sim.ts';
@@ -49,7 +51,18 @@ dns:
   hosted_zone_id: ${DELEGATE_ZONE_ID}
   resolvers: ["${ca.dns.server}"]
   propagation: { check: authoritative, timeout: 30s, nameservers: ["${ca.dns.server}"] }
-runners: { default: [self-hosted] }
+runners: { by_data_center: { dc0: [self-hosted], dc1: [self-hosted], dc2: [self-hosted], dc3: [self-hosted] } }
+secrets:
+  LAB_ACCOUNT_KEY: { purpose: acme_account }
+  APPLIANCE: { purpose: device_credential, data_centers: [dc0, dc1, dc2, dc3] }
+${Array.from({ length: DEVICES }, (_, i) => i)
+  .filter((i) => i % 20 === 19)
+  .map(
+    (i) => `  SSH_${i}: { purpose: device_credential, data_centers: [dc${i % 4}], platforms: [linux-ssh] }\n`,
+  )
+  .join(
+    '',
+  )}names: { dc0: { suffixes: [example.com] }, dc1: { suffixes: [example.com] }, dc2: { suffixes: [example.com] }, dc3: { suffixes: [example.com] } }
 limits: { shard_concurrency: ${Math.min(CONCURRENCY, 64)}, timeout: 5m }
 `,
   );
@@ -135,7 +148,15 @@ connection: ${connection}
   const due = new Set(plan.due.map((d) => d.system_name));
   const records = repo.records.filter((r) => due.has(r.system_name));
   let done = 0;
-  const results = await rotateMany(repo, records, CONCURRENCY, { env, log: () => {} }, () => {
+  const secrets = secretMap(
+    Object.fromEntries(
+      Object.entries(env).filter(
+        ([k, v]) => v && (k === 'LAB_ACCOUNT_KEY' || k === 'APPLIANCE' || /^SSH_\d+$/.test(k)),
+      ),
+    ) as Record<string, string>,
+    'the bench',
+  );
+  const results = await rotateMany(repo, records, CONCURRENCY, { env, secrets, log: () => {} }, () => {
     done++;
     if (done % 25 === 0)
       process.stdout.write(

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,13 +33,13 @@ describe('the committed action bundles', () => {
       const meta = parse(readFileSync(join(PROJECT_ROOT, 'actions', name, 'action.yml'), 'utf8'));
       expect(meta.runs).toEqual({ using: 'node24', main: 'dist/index.mjs' });
       const source = readFileSync(join(PROJECT_ROOT, 'src/actions', `${name}.ts`), 'utf8');
-      const read = [...source.matchAll(/\b(?:text|flag|list)\('([a-z-]+)'\)/g)].map((m) => m[1]!);
+      const read = [...source.matchAll(/\b(?:text|flag|list)\('([a-z0-9-]+)'\)/g)].map((m) => m[1]!);
       if (/\bgithubToken\(/.test(source)) read.push('github-token');
       read.sort();
       expect(Object.keys(meta.inputs).sort(), `actions/${name}/action.yml inputs`).toEqual([
         ...new Set(read),
       ]);
-      const written = [...source.matchAll(/setOutput\('([a-z_-]+)'/g)].map((m) => m[1]);
+      const written = [...source.matchAll(/setOutput\('([a-z0-9_-]+)'/g)].map((m) => m[1]);
       for (const output of written) expect(Object.keys(meta.outputs)).toContain(output);
     }
   });
@@ -64,6 +65,19 @@ describe('actions/plan run as the runner runs it', () => {
     expect(run.summary).toMatch(/```mermaid\ngantt/);
     const plan = JSON.parse(readFileSync(join(repo, 'plan.json'), 'utf8'));
     expect(plan.matrix).toEqual(matrix);
+    // The report checks the downloaded plan file against this output.
+    expect(run.outputs.plan_sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(join(repo, 'plan.json')))
+        .digest('hex'),
+    );
+    // Each entry runs in its data center's environment and names the secrets it is given; the report's
+    // secrets are the notification ones only.
+    for (const entry of matrix.include) {
+      expect(entry.environment).toBe(`pki-${entry.data_center}`);
+      expect(entry.secrets.length).toBeGreaterThan(0);
+    }
+    expect(JSON.parse(run.outputs.report_secrets!)).toEqual(['SLACK_WEBHOOK_URL']);
   });
 
   it('a manual run for one device with force plans exactly that device', async () => {

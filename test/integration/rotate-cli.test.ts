@@ -22,6 +22,9 @@ let pebble: Pebble;
 let hosts: LinuxHost[];
 let root: string;
 let env: NodeJS.ProcessEnv;
+let secrets: Record<string, string>;
+const FROM_FILE = ['--secrets-file', 'secrets.json'];
+const FROM_PREFIX = ['--secrets-env-prefix', 'LABSECRET_'];
 
 function deviceYaml(name: string, host: LinuxHost): string {
   return `# yaml-language-server: $schema=../../schemas/device.schema.json
@@ -75,7 +78,13 @@ dns:
   hosted_zone_id: ${DELEGATE_ZONE_ID}
   resolvers: ["${lab.server}"]
   propagation: { check: authoritative, timeout: 10s, nameservers: ["${lab.server}"] }
-runners: { default: [self-hosted] }
+runners: { by_data_center: { lab: [self-hosted] } }
+secrets:
+  LAB_ACCOUNT_KEY: { purpose: acme_account }
+  LAB_SSH_KEY_WEB_A: { purpose: device_credential, data_centers: [lab], routes: [web-a] }
+  LAB_SSH_KEY_WEB_B: { purpose: device_credential, data_centers: [lab], routes: [web-b] }
+names:
+  lab: { suffixes: [example.com] }
 limits: { shard_concurrency: 2, timeout: 2m }
 `,
   );
@@ -112,10 +121,15 @@ ${hosts
     pebble.directoryUrl,
     {},
   );
-  env = {
+  secrets = {
     LAB_ACCOUNT_KEY: account.accountKeyPem,
     LAB_SSH_KEY_WEB_A: hosts[0]!.clientKeyPem,
     LAB_SSH_KEY_WEB_B: hosts[1]!.clientKeyPem,
+  };
+  writeFileSync(join(root, 'secrets.json'), JSON.stringify(secrets));
+  env = {
+    // Secrets only under the prefix the command is told: `--secrets-env-prefix LABSECRET_`.
+    ...Object.fromEntries(Object.entries(secrets).map(([k, v]) => [`LABSECRET_${k}`, v])),
     AWS_ENDPOINT_URL_ROUTE_53: lab.route53.endpoint,
     AWS_ACCESS_KEY_ID: LAB_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LAB_CREDENTIALS.secretAccessKey,
@@ -139,11 +153,22 @@ describe('ottr rotate', () => {
 
   it('--dry-run checks precheck and CSR and writes a skipped result', async () => {
     const run = await runCli(
-      ['rotate', '--device', 'web-a', '--root', root, '--results', join(root, 'dry'), '--dry-run'],
+      [
+        'rotate',
+        '--device',
+        'web-a',
+        '--root',
+        root,
+        '--results',
+        join(root, 'dry'),
+        '--dry-run',
+        ...FROM_FILE,
+      ],
       root,
       env,
     );
     expect(run.code, run.output).toBe(0);
+    expect(run.stdout).toContain(`secrets: 3 value(s) from file ${join(root, 'secrets.json')}`);
     expect(JSON.parse(readFileSync(join(root, 'dry/web-a.json'), 'utf8'))).toMatchObject({
       status: 'skipped',
       dry_run: true,
@@ -160,7 +185,7 @@ describe('ottr rotate', () => {
       AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
     });
     const run = await runCli(
-      ['rotate', '--shard', shard, '--root', root, '--results', join(root, 'results')],
+      ['rotate', '--shard', shard, '--root', root, '--results', join(root, 'results'), ...FROM_PREFIX],
       root,
       env,
     );
@@ -197,7 +222,7 @@ describe('ottr rotate', () => {
       AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
     });
     const run = await runCli(
-      ['rotate', '--device', 'web-a', '--root', root, '--results', join(root, 'single')],
+      ['rotate', '--device', 'web-a', '--root', root, '--results', join(root, 'single'), ...FROM_PREFIX],
       root,
       { ...env, GITHUB_STEP_SUMMARY: summary },
     ).finally(() => {
@@ -223,28 +248,49 @@ describe('ottr rotate', () => {
     expect(readFileSync(summary, 'utf8')).toMatch(/\| `web-a` \| rotated \| serial `[0-9a-f]+`, expires /);
   }, 60_000);
 
-  it('fails with exit 1 and a result naming the missing secret', async () => {
+  it('fails with exit 1 and a result naming the missing secret, never reading it from elsewhere in the environment', async () => {
     const run = await runCli(
-      ['rotate', '--device', 'web-b', '--root', root, '--results', join(root, 'nosecret')],
+      [
+        'rotate',
+        '--device',
+        'web-b',
+        '--root',
+        root,
+        '--results',
+        join(root, 'nosecret'),
+        '--dry-run',
+        ...FROM_PREFIX,
+      ],
       root,
-      { ...env, LAB_ACCOUNT_KEY: '' },
+      // The account key is in the environment under its bare name, but not under the chosen prefix.
+      { ...env, LABSECRET_LAB_ACCOUNT_KEY: '', LAB_ACCOUNT_KEY: secrets.LAB_ACCOUNT_KEY },
     );
     expect(run.code).toBe(1);
     expect(JSON.parse(readFileSync(join(root, 'nosecret/web-b.json'), 'utf8'))).toMatchObject({
       status: 'failed',
-      error: { class: 'configuration', message: 'the secret LAB_ACCOUNT_KEY is not set' },
+      error: {
+        class: 'configuration',
+        message:
+          'the secret LAB_ACCOUNT_KEY is not set (secrets come from environment variables LABSECRET_<NAME>)',
+      },
     });
   });
 
-  it('usage errors exit 2', async () => {
+  it('usage errors exit 2: no secret source, two sources, an unknown device', async () => {
     expect((await runCli(['rotate', '--root', root])).code).toBe(2);
-    expect((await runCli(['rotate', '--device', 'web-c', '--root', root])).stderr).toMatch(
-      /did you mean "web-[ab]"/,
-    );
+    const noSource = await runCli(['rotate', '--device', 'web-a', '--root', root], root, env);
+    expect(noSource.code).toBe(2);
+    expect(noSource.stderr).toMatch(/--secrets-file FILE or --secrets-env-prefix PREFIX/);
+    expect(
+      (await runCli(['rotate', '--device', 'web-a', '--root', root, ...FROM_FILE, ...FROM_PREFIX], root, env))
+        .code,
+    ).toBe(2);
+    expect(
+      (await runCli(['rotate', '--device', 'web-c', '--root', root, ...FROM_FILE], root)).stderr,
+    ).toMatch(/did you mean "web-[ab]"/);
   });
 
   it('actions/rotate (the committed bundle, run as the runner runs it) rotates one matrix entry', async () => {
-    const { LAB_ACCOUNT_KEY, LAB_SSH_KEY_WEB_A, LAB_SSH_KEY_WEB_B, ...rest } = env;
     const run = await runActionBundle(
       'rotate',
       {
@@ -254,14 +300,18 @@ describe('ottr rotate', () => {
           devices: ['web-b'],
           data_center: 'lab',
           runs_on: ['self-hosted'],
+          environment: 'pki-lab',
+          secrets: ['LAB_ACCOUNT_KEY', 'LAB_SSH_KEY_WEB_B'],
         }),
         'results-dir': 'action-results',
       },
       {
-        ...rest,
+        ...env,
         // A private ACME CA's HTTPS is trusted the way the README says: NODE_EXTRA_CA_CERTS.
         NODE_EXTRA_CA_CERTS: join(root, 'routing/pebble-https.pem'),
-        OTTR_SECRETS: JSON.stringify({ LAB_ACCOUNT_KEY, LAB_SSH_KEY_WEB_A, LAB_SSH_KEY_WEB_B }),
+        // rotate.yml's slots: OTTR_SECRET_<n> = secrets[matrix.secrets[n-1]].
+        OTTR_SECRET_1: secrets.LAB_ACCOUNT_KEY,
+        OTTR_SECRET_2: secrets.LAB_SSH_KEY_WEB_B,
       },
     );
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -280,7 +330,7 @@ describe('ottr rotate', () => {
         .filter((l) => l.startsWith('::add-mask::'))
         .map((l) => l.slice(12)),
     );
-    for (const line of LAB_SSH_KEY_WEB_B!.split('\n').filter((l) => l.trim()))
+    for (const line of secrets.LAB_SSH_KEY_WEB_B!.split('\n').filter((l) => l.trim()))
       expect(masks).toContain(line.trim());
     const unmasked = run.stdout
       .split('\n')

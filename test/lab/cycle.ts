@@ -37,6 +37,21 @@ export interface CycleOutcome {
 let cycles = 0;
 
 /**
+ * What rotate.yml's `OTTR_SECRET_<n>: ${{ secrets[matrix.secrets[n-1]] }}` lines give a step: the n-th named
+ * secret of the job's environment, or an empty string when that environment does not hold it.
+ */
+export function secretSlots(
+  environment: Record<string, string> | undefined,
+  names: readonly string[],
+): Record<string, string> {
+  const slots: Record<string, string> = {};
+  names.forEach((name, i) => {
+    slots[`OTTR_SECRET_${i + 1}`] = environment?.[name] ?? '';
+  });
+  return slots;
+}
+
+/**
  * One run of rotate.yml in the lab, job by job as the workflow has them: the plan action in a fresh checkout; one
  * rotate action per matrix entry (max-parallel at a time, fail-fast off), each writing its result files, which are
  * gathered as the artifacts would be; then, if there was work, the report action in its own checkout against
@@ -50,7 +65,6 @@ export async function runCycle(lab: FullLab, options: CycleOptions = {}): Promis
     ...lab.runnerEnv,
     GITHUB_REPOSITORY: `${LAB_OWNER}/${LAB_REPO}`,
     GITHUB_RUN_ID: String(1000 + id),
-    OTTR_SECRETS: JSON.stringify(lab.secrets),
   };
   const checkout = lab.clone(`cycle-${id}-rotate`);
   say(
@@ -63,8 +77,9 @@ export async function runCycle(lab: FullLab, options: CycleOptions = {}): Promis
       ...(options.now ? { now: options.now } : {}),
       ...(options.devices ? { devices: options.devices } : {}),
       ...(options.force ? { force: 'true' } : {}),
+      'github-token': LAB_GITHUB_TOKEN,
     },
-    env,
+    { ...env, GITHUB_API_URL: lab.github.url },
   );
   if (plan.code !== 0) throw new Error(`the plan job failed:\n${plan.stdout}${plan.stderr}`);
   const matrix = (JSON.parse(plan.outputs.matrix ?? '{"include":[]}') as { include: MatrixEntry[] }).include;
@@ -96,7 +111,11 @@ export async function runCycle(lab: FullLab, options: CycleOptions = {}): Promis
         const run = await runActionBundle(
           'rotate',
           { root: checkout, entry: JSON.stringify(entry), 'results-dir': `results/${entry.id}` },
-          { ...env, GITHUB_WORKSPACE: checkout },
+          {
+            ...env,
+            GITHUB_WORKSPACE: checkout,
+            ...secretSlots(lab.environments[entry.environment], entry.secrets),
+          },
           {},
           (line) => {
             const started = /^(\S+) (\w+): started$/.exec(line);
@@ -141,12 +160,24 @@ export async function runCycle(lab: FullLab, options: CycleOptions = {}): Promis
   say('report: applying the results, opening the pull request, notifying');
   outcome.report = await runActionBundle(
     'report',
-    { root: reportCheckout, 'results-dir': artifacts, 'github-token': LAB_GITHUB_TOKEN },
+    {
+      root: reportCheckout,
+      'results-dir': artifacts,
+      'github-token': LAB_GITHUB_TOKEN,
+      // download-artifact name: ottr-plan, and the plan job's plan_sha256 output
+      'plan-file': join(checkout, 'plan.json'),
+      'plan-sha256': plan.outputs.plan_sha256 ?? '',
+    },
     {
       ...env,
       GITHUB_API_URL: lab.github.url,
       GITHUB_SERVER_URL: lab.github.url,
       GITHUB_WORKSPACE: reportCheckout,
+      OTTR_SECRET_NAMES: plan.outputs.report_secrets ?? '[]',
+      ...secretSlots(
+        lab.environments['pki-report'],
+        JSON.parse(plan.outputs.report_secrets ?? '[]') as string[],
+      ),
     },
     { repository: { default_branch: 'main' } },
   );

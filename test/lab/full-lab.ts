@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Document, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
 import { registerAccount } from '../../src/acme/account.ts';
+import { loadRepository } from '../../src/model/repository.ts';
 import type { TlsEndpoint } from '../../src/platforms/contract.ts';
+import { secretsByEnvironment } from '../../src/secrets/environments.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { stopActionProcesses } from '../helpers/action.ts';
 import { PROJECT_ROOT } from '../helpers/cli.ts';
@@ -46,8 +48,13 @@ export interface FullLab {
   lighthouse: Map<string, LighthouseSimulator>;
   hosts: Map<string, LinuxHost>;
   devices: LabDevice[];
-  /** The pki environment's secrets, by name. */
+  /** Every secret's value, by name (what the organisation holds). */
   secrets: Record<string, string>;
+  /**
+   * The GitHub environments' secrets as `ottr secrets` says to create them: pki-<data_center> for each data
+   * center's rotate jobs, pki-report for the report job. A job sees only its own environment's.
+   */
+  environments: Record<string, Record<string, string>>;
   /** Environment of a self-hosted runner in the lab: AWS endpoints and credentials, the lab CA's HTTPS root. */
   runnerEnv: NodeJS.ProcessEnv;
   /** A fresh clone of origin with every branch, as actions/checkout with fetch-depth 0 makes one. */
@@ -248,6 +255,15 @@ export async function startFullLab(options: FullLabOptions = {}): Promise<FullLa
     ruleList.items.unshift(...labRules.map((r) => routes.createNode(r)));
     writeFileSync(join(repo, 'routing/routes.yaml'), routes.toString({ lineWidth: 0 }));
 
+    const labRepo = await loadRepository(repo);
+    if (!labRepo.settings) throw new Error('the lab settings are invalid');
+    const environments: Record<string, Record<string, string>> = {};
+    for (const need of secretsByEnvironment(labRepo.settings, labRepo.records)) {
+      const values: Record<string, string> = {};
+      for (const s of need.secrets) if (secrets[s.name] !== undefined) values[s.name] = secrets[s.name]!;
+      environments[need.environment] = values;
+    }
+
     const origin = join(dir, 'origin.git');
     git(dir, 'init', '--quiet', '--bare', '--initial-branch=main', origin);
     git(repo, 'init', '--quiet', '--initial-branch=main');
@@ -277,6 +293,7 @@ export async function startFullLab(options: FullLabOptions = {}): Promise<FullLa
       hosts,
       devices,
       secrets,
+      environments,
       runnerEnv,
       clone(name) {
         const path = join(dir, name);

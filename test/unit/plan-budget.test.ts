@@ -30,7 +30,8 @@ function settings(limits: Authority['rate_limits'], more: Record<string, Authori
   return {
     authorities: { lets_encrypt: limits ? { ...base, rate_limits: limits } : base, ...more },
     dns: { provider: 'route53', delegate_zone: 'acme.example.net', hosted_zone_id: 'Z1' },
-    runners: { default: ['self-hosted'] },
+    runners: { by_data_center: { dc1: ['self-hosted'] } },
+    secrets: {},
   };
 }
 

@@ -10,29 +10,54 @@ import {
   runsOn,
 } from '../../src/plan/matrix.ts';
 
+const DATA_CENTERS = ['dc1', 'dc2', 'big', 'small', 'dc-a', 'dc-b', 'dc-c', 'dc0', 'dc3', 'dc4'];
+
 function settings(limits: Settings['limits'] = {}, byDc: Record<string, string[]> = {}): Settings {
   return {
     authorities: {},
     dns: { provider: 'route53', delegate_zone: 'acme.example.net', hosted_zone_id: 'Z1' },
-    runners: { default: ['self-hosted', 'ottr'], by_data_center: byDc },
+    runners: {
+      by_data_center: {
+        ...Object.fromEntries(DATA_CENTERS.map((dc) => [dc, ['self-hosted', 'ottr', dc]])),
+        ...byDc,
+      },
+    },
+    secrets: {},
     limits,
   };
 }
 
 /** Devices in urgency order: index = rank. */
-function due(count: number, dc: (i: number) => string = () => 'dc1', prefix = 'device'): MatrixDevice[] {
+function due(
+  count: number,
+  dc: (i: number) => string = () => 'dc1',
+  prefix = 'device',
+  secrets: (i: number) => string[] = () => ['ACME_KEY'],
+): MatrixDevice[] {
   return Array.from({ length: count }, (_, i) => ({
     system_name: `${prefix}-${String(i).padStart(6, '0')}`,
     data_center: dc(i),
+    secrets: secrets(i),
   }));
 }
 
 describe('runners and limits', () => {
-  it('runs_on by data center, else default', () => {
+  it('runs_on by data center; an undeclared data center has none (no default fallback)', () => {
     const s = settings({}, { ams: ['self-hosted', 'ams'] });
     expect(runsOn(s, 'ams')).toEqual(['self-hosted', 'ams']);
-    expect(runsOn(s, 'sfo')).toEqual(['self-hosted', 'ottr']);
-    expect(runsOn(s, 'constructor')).toEqual(['self-hosted', 'ottr']);
+    expect(runsOn(s, 'sfo')).toBeUndefined();
+    expect(runsOn(s, 'constructor')).toBeUndefined();
+  });
+
+  it('a device of an undeclared data center is not scheduled, with the reason', () => {
+    const m = buildMatrix(
+      due(2, (i) => (i === 0 ? 'dc1' : 'lab9')),
+      settings(),
+    );
+    expect(m.include.map((e) => e.id)).toEqual(['device-000000']);
+    expect(m.errors).toEqual([
+      'device-000001 is not scheduled: data center lab9 has no runners.by_data_center entry',
+    ]);
   });
 
   it('max_jobs defaults to 256 and never exceeds it', () => {
@@ -51,24 +76,29 @@ describe('buildMatrix', () => {
     );
     expect(m.errors).toEqual([]);
     expect(m.shards).toBeUndefined();
+    const common = { environment: 'pki-dc1', secrets: ['ACME_KEY'] };
     expect(m.include).toEqual([
       {
         id: 'device-000000',
         devices: ['device-000000'],
         data_center: 'dc1',
-        runs_on: ['self-hosted', 'ottr'],
+        runs_on: ['self-hosted', 'ottr', 'dc1'],
+        ...common,
       },
       {
         id: 'device-000001',
         devices: ['device-000001'],
         data_center: 'dc2',
         runs_on: ['self-hosted', 'dc2'],
+        environment: 'pki-dc2',
+        secrets: ['ACME_KEY'],
       },
       {
         id: 'device-000002',
         devices: ['device-000002'],
         data_center: 'dc1',
-        runs_on: ['self-hosted', 'ottr'],
+        runs_on: ['self-hosted', 'ottr', 'dc1'],
+        ...common,
       },
     ]);
   });
@@ -82,31 +112,52 @@ describe('buildMatrix', () => {
       ['device-000002', 'device-000005', 'device-000008'],
     ]);
     expect(m.shards?.map((s) => s.devices)).toEqual(m.include.map((e) => e.devices));
-    expect(m.include[0]).toMatchObject({ data_center: 'dc1', runs_on: ['self-hosted', 'ottr'] });
+    expect(m.include[0]).toMatchObject({
+      data_center: 'dc1',
+      runs_on: ['self-hosted', 'ottr', 'dc1'],
+      environment: 'pki-dc1',
+      secrets: ['ACME_KEY'],
+    });
   });
 
-  it('groups by runner labels; data centers sharing labels share shards', () => {
-    // dc-a and dc-b share labels (in a different order); dc-c has its own.
-    const s = settings(
-      { max_jobs: 4 },
-      { 'dc-a': ['x', 'self-hosted'], 'dc-b': ['self-hosted', 'x'], 'dc-c': ['self-hosted', 'c'] },
+  it('a shard never spans two data centers or two secret sets, even when runner labels are shared', () => {
+    // dc-a and dc-b share labels, but each data center's jobs run in its own environment with its own secrets.
+    const s = settings({ max_jobs: 6 }, { 'dc-a': ['x', 'self-hosted'], 'dc-b': ['self-hosted', 'x'] });
+    const devices = due(
+      100,
+      (i) => (i % 10 === 9 ? 'dc-c' : i % 2 === 0 ? 'dc-a' : 'dc-b'),
+      'device',
+      (i) => (i % 4 === 0 ? ['ACME_KEY', 'FW_KEY'] : ['ACME_KEY', 'LB_KEY']),
     );
-    const devices = due(100, (i) => (i % 10 === 9 ? 'dc-c' : i % 2 === 0 ? 'dc-a' : 'dc-b'));
     const m = buildMatrix(devices, s);
     expect(m.errors).toEqual([]);
-    expect(m.include).toHaveLength(4);
-    const ab = m.include.filter((e) => e.runs_on.includes('x'));
-    const c = m.include.filter((e) => e.runs_on.includes('c'));
-    expect(ab).toHaveLength(3);
-    expect(c).toHaveLength(1);
-    expect(ab[0]!.data_center).toBe('dc-a,dc-b');
-    expect(c[0]!.data_center).toBe('dc-c');
-    expect(c[0]!.devices).toHaveLength(10);
-    const sizes = ab.map((e) => e.devices!.length);
-    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    expect(m.include).toHaveLength(6);
+    const byName = new Map(devices.map((d) => [d.system_name, d]));
+    for (const entry of m.include) {
+      expect(entry.environment).toBe(`pki-${entry.data_center}`);
+      for (const name of entry.devices!) {
+        expect(byName.get(name)!.data_center).toBe(entry.data_center);
+        expect(byName.get(name)!.secrets).toEqual(entry.secrets);
+      }
+    }
     // Every device exactly once.
     const all = m.include.flatMap((e) => e.devices!);
     expect(new Set(all).size).toBe(100);
+  });
+
+  it('a device that would need more secrets than a job has slots is not scheduled', () => {
+    const many = Array.from({ length: 9 }, (_, i) => `SECRET_${i}`);
+    const m = buildMatrix(
+      due(
+        2,
+        () => 'dc1',
+        'device',
+        (i) => (i === 1 ? many : ['ACME_KEY']),
+      ),
+      settings(),
+    );
+    expect(m.include.map((e) => e.id)).toEqual(['device-000000']);
+    expect(m.errors[0]).toMatch(/device-000001 is not scheduled: it needs 9 secrets, more than the 8/);
   });
 
   it('every group gets a shard, even a tiny one', () => {
@@ -126,7 +177,7 @@ describe('buildMatrix', () => {
       settings({ max_jobs: 3 }, byDc),
     );
     expect(m.include).toEqual([]);
-    expect(m.errors[0]).toMatch(/5 different runner label sets .* max_jobs is 3/);
+    expect(m.errors[0]).toMatch(/5 different data center and secret sets .* max_jobs is 3/);
   });
 
   it('100,000 due devices with long names: falls back to devices_file + shard index', () => {
@@ -147,7 +198,11 @@ describe('buildMatrix', () => {
     });
     const sizes = m.shards!.map((s) => s.devices.length);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(100_000);
-    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    // Balanced within each data center (each is its own group of shards).
+    for (const dc of ['dc0', 'dc1', 'dc2']) {
+      const own = m.shards!.filter((s) => s.data_center === dc).map((s) => s.devices.length);
+      expect(Math.max(...own) - Math.min(...own)).toBeLessThanOrEqual(1);
+    }
     expect(m.include.at(-1)!.id).toBe('shard-256');
   });
 

@@ -34,7 +34,8 @@ function settings(extra: Partial<Settings> = {}, auth: Partial<Authority> = {}):
   return {
     authorities: { lets_encrypt: authority(auth) },
     dns: { provider: 'route53', delegate_zone: 'acme.example.net', hosted_zone_id: 'Z1' },
-    runners: { default: ['self-hosted', 'ottr'] },
+    runners: { by_data_center: { dc1: ['self-hosted', 'ottr'], dc2: ['self-hosted', 'ottr', 'dc2'] } },
+    secrets: {},
     ...extra,
   };
 }
@@ -289,6 +290,8 @@ describe('buildPlan', () => {
       devices: ['expired'],
       data_center: 'dc1',
       runs_on: ['self-hosted', 'ottr'],
+      environment: 'pki-dc1',
+      secrets: ['ACME_KEY'],
     });
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
   });

@@ -28,7 +28,7 @@ describe('the project workflows', () => {
     });
   }
 
-  it('rotate.yml: schedule off the hour, dispatch inputs, guarded matrix in the pki environment, report always', () => {
+  it('rotate.yml: schedule off the hour, dispatch inputs, guarded matrix in each data center's environment, report always', () => {
     const wf = parse(readFileSync(join(WORKFLOWS, 'rotate.yml'), 'utf8'));
     const [minute] = wf.on.schedule[0].cron.split(' ');
     expect(Number(minute)).not.toBe(0);
@@ -41,13 +41,14 @@ describe('the project workflows', () => {
     expect(wf.permissions).toEqual({});
     expect(wf.concurrency['cancel-in-progress']).toBe(false);
     const { plan, rotate, report } = wf.jobs;
-    expect(plan.permissions).toEqual({ contents: 'read' });
+    expect(plan.permissions).toEqual({ contents: 'read', statuses: 'read' });
     expect(rotate).toMatchObject({
       needs: 'plan',
       if: "needs.plan.outputs.has_work == 'true'",
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a template literal
       'runs-on': '${{ matrix.runs_on }}',
-      environment: 'pki',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a template literal
+      environment: '${{ matrix.environment }}',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a template literal
       strategy: { 'fail-fast': false, 'max-parallel': '${{ fromJSON(needs.plan.outputs.max_parallel) }}' },
       permissions: { contents: 'read', 'id-token': 'write' },
@@ -56,6 +57,7 @@ describe('the project workflows', () => {
     const aws = rotate.steps.find((s: { uses?: string }) => s.uses?.startsWith('aws-actions/'));
     expect(aws.with['role-to-assume']).toBeDefined();
     expect(report.if).toMatch(/^always\(\)/);
+    expect(report.environment).toBe('pki-report');
     expect(
       report.steps.some((s: { uses?: string }) => s.uses?.startsWith('actions/download-artifact@')),
     ).toBe(true);
@@ -97,9 +99,23 @@ describe('the project workflows', () => {
     expect(wf.permissions).toEqual({ contents: 'read' });
     expect(wf.jobs.validate['runs-on']).toBe('ubuntu-latest');
     expect(text).not.toMatch(/\$\{\{[^}]*secrets/);
-    expect(text).toMatch(/ottr validate --format github/);
+    // The checker runs from the base branch's checkout; the pull request's files are only data.
+    expect(text).toMatch(/node \.\.\/trusted\/bin\/ottr\.js validate --format github/);
+    const steps = wf.jobs.validate.steps as { uses?: string; with?: Record<string, unknown>; run?: string }[];
+    const checkouts = steps.filter((s) => s.uses?.startsWith('actions/checkout@'));
+    expect(checkouts[0]!.with).toMatchObject({
+      ref: expression('github.event.pull_request.base.sha'),
+      path: 'trusted',
+    });
+    expect(checkouts[1]!.with).toMatchObject({ path: 'pr' });
+    for (const step of steps.filter((s) => s.run?.includes('ottr'))) expect(step.run).not.toMatch(/npx ottr/);
   });
 });
+
+/** A GitHub expression as written in a workflow: ${{ text }}. */
+function expression(text: string): string {
+  return ['$', '{{ ', text, ' }}'].join('');
+}
 
 describe('a deliberately bad workflow', () => {
   const text = readFileSync(join(PROJECT_ROOT, 'test/fixtures/workflows/bad.yml'), 'utf8');
@@ -110,8 +126,10 @@ describe('a deliberately bad workflow', () => {
       '2 concurrency: a rotating workflow needs concurrency, so two runs never rotate at once',
       '4 on.pull_request_target: pull_request_target runs with secrets on code from forks; use pull_request',
       '5 permissions: top-level permissions grant write access; grant it only to the jobs that need it',
+      `8 jobs.rotate.environment: the rotating job must run in its matrix entry's environment (environment: ${expression('matrix.environment')}), one per data center`,
       '10 jobs.rotate.steps[0].uses: actions/checkout@v4 is not pinned to a full commit SHA (owner/repo@<40 hex> # vX.Y.Z)',
       '14 jobs.rotate.steps[2].run: an expression inside run: is pasted into the script; pass the value through env:',
+      '17 secrets: toJSON(secrets) hands every secret of the environment to the step; pass only the secrets it needs (secrets[matrix.secrets[0]], …)',
     ]);
   });
 

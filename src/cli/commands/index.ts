@@ -7,6 +7,7 @@ import { importOttrCommand } from './import-ottr.ts';
 import { onboardCommand } from './onboard.ts';
 import { planCommand } from './plan.ts';
 import { rotateCommand } from './rotate.ts';
+import { secretsCommand } from './secrets.ts';
 import { showCommand } from './show.ts';
 import { statusCommand } from './status.ts';
 import { syncCommand } from './sync.ts';
@@ -21,6 +22,7 @@ export const commands: Command[] = [
   showCommand,
   statusCommand,
   dnsRecordsCommand,
+  secretsCommand,
   checkWorkflowsCommand,
   importOttrCommand,
   onboardCommand,

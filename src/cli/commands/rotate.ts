@@ -4,14 +4,15 @@ import { loadRepository } from '../../model/repository.ts';
 import type { RotationResult } from '../../rotate/result.ts';
 import { rotateMany } from '../../rotate/run.ts';
 import { rotationSummary } from '../../rotate/summary.ts';
+import { maskableParts, type SecretSource, secretsFile, secretsWithPrefix } from '../../secrets/source.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import { didYouMean } from '../../util/suggest.ts';
 import { parseFlags } from '../args.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';
 import { resolveRoot } from '../root.ts';
 
-const HELP = `Usage: ottr rotate --device NAME [--root DIR] [--results DIR] [--dry-run] [--staging]
-       ottr rotate --shard FILE   [--root DIR] [--results DIR] [--dry-run] [--staging]
+const HELP = `Usage: ottr rotate --device NAME (--secrets-file FILE | --secrets-env-prefix PREFIX) [options]
+       ottr rotate --shard FILE   (--secrets-file FILE | --secrets-env-prefix PREFIX) [options]
 
 Rotates devices through precheck → csr → order → install → verify → cleanup (rollback on an
 install or verify failure, then a check that the previous certificate is served again).
@@ -25,10 +26,17 @@ Options:
   --dry-run        precheck and CSR check only; nothing is ordered or installed
   --staging        use the authority's staging_directory
   --root DIR       repository root (default: current directory)
+  --secrets-file FILE
+                   secret values from a JSON file {"NAME": "value", ...} (keep it out of git)
+  --secrets-env-prefix PREFIX
+                   secret values from the environment variables PREFIX<NAME> only, e.g.
+                   OTTR_SECRET_LE_ACCOUNT_KEY for --secrets-env-prefix OTTR_SECRET_
 
-Secrets come from the environment under the names the repository gives: the authority's
-account_key_secret, each device's connection.credentials; AWS credentials through the SDK's
-default chain (OIDC in Actions); AWS_ENDPOINT_URL_ROUTE_53 points Route53 elsewhere.
+Secrets are read only from the source you choose, and only under names routing/settings.yaml
+declares and grants: the authority's account_key_secret (purpose acme_account) and each device's
+connection.credentials (purpose device_credential, bound to the device's data center). No other
+environment variable is ever read as a secret. AWS credentials come through the SDK's default
+chain (OIDC in Actions); AWS_ENDPOINT_URL_ROUTE_53 points Route53 elsewhere.
 Private ACME CAs: trust their HTTPS with NODE_EXTRA_CA_CERTS.
 
 Exit codes: 0 every device rotated (or, with --dry-run, passed), 1 any device failed or was
@@ -60,8 +68,22 @@ export const rotateCommand: Command = {
       results: { type: 'string' },
       'dry-run': { type: 'boolean' },
       staging: { type: 'boolean' },
+      'secrets-file': { type: 'string' },
+      'secrets-env-prefix': { type: 'string' },
     });
     if (!values.device === !values.shard) throw new UsageError('give --device NAME or --shard FILE');
+    if (!values['secrets-file'] === !values['secrets-env-prefix'])
+      throw new UsageError(
+        'give where the secrets come from: --secrets-file FILE or --secrets-env-prefix PREFIX (ottr rotate --help)',
+      );
+    let secrets: SecretSource;
+    try {
+      secrets = values['secrets-file']
+        ? secretsFile(resolve(io.cwd, values['secrets-file']))
+        : secretsWithPrefix(io.env, values['secrets-env-prefix']!);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
     const names = values.device ? [values.device] : shardNames(resolve(io.cwd, values.shard!));
     const repo = await loadRepository(resolveRoot(values.root, io.cwd));
     if (!repo.settings || !repo.routes) {
@@ -78,6 +100,7 @@ export const rotateCommand: Command = {
       );
     }
     const resultsDir = resolve(io.cwd, values.results ?? 'results');
+    io.stdout(`secrets: ${secrets.names().length} value(s) from ${secrets.description}\n`);
     const actions = io.env.GITHUB_ACTIONS === 'true';
     const grouped = actions && names.length === 1;
     let openGroup = false;
@@ -91,12 +114,12 @@ export const rotateCommand: Command = {
       repo.settings.limits?.shard_concurrency ?? 4,
       {
         env: io.env,
+        secrets,
         ...(values['dry-run'] ? { dryRun: true } : {}),
         ...(values.staging ? { staging: true } : {}),
         ...(runUrl ? { runUrl } : {}),
         onSecret: (value) => {
-          if (actions)
-            for (const line of value.split('\n')) if (line.trim()) io.stdout(`::add-mask::${line.trim()}\n`);
+          if (actions) for (const part of maskableParts(value)) io.stdout(`::add-mask::${part}\n`);
         },
         log: (device, phase, message) => {
           // One log group per phase when a single device runs under Actions (groups of parallel devices would interleave).
