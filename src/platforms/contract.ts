@@ -13,11 +13,24 @@ export interface PlatformDriver {
 export interface DriverContext {
   device: Device;
   route: Route;
-  /** Reads a secret by the NAME the inventory gives (connection.credentials, …); never logged. */
+  /**
+   * Reads a secret by the NAME the inventory gives (connection.credentials, …). No message a driver writes (log
+   * line, error) carries any part of the value: messages name the secret instead.
+   */
   secret(name: string): string;
+  /**
+   * Masks a value derived from a credential (a PAN-OS API key from keygen, an F5 auth token, a Lighthouse
+   * session…): drivers call it the moment they parse one, before anything else happens (core.setSecret under
+   * Actions).
+   */
+  mask?(value: string): void;
   log(message: string): void;
   signal: AbortSignal;
-  /** Roots a management interface's certificate may lead to besides the public ones (the authority's). */
+  /**
+   * The only roots a management interface's certificate may chain to when its key is not pinned: those the
+   * settings grant for management (the device's authority's roots_file, settings.management_trust). Never the
+   * public bundle; empty or absent → only the pin (connection.tls_spki_sha256) is trusted.
+   */
   trustedRoots?: string[];
   /** Sees every byte the driver receives from the device (audits: no private key may ever arrive). */
   audit?(received: string): void;

@@ -2,14 +2,23 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { Device } from '../model/types.ts';
-import { chainProblems } from '../verify/tls.ts';
 
+/**
+ * Whom a management interface is trusted as — explicitly, never by Node's public bundle, never on first use:
+ * its key is pinned, or (when `validate`) its chain leads by signature to one of `roots` and its leaf names the
+ * host.
+ */
 export interface HttpsTrust {
-  /** Base64 SHA-256 of the SubjectPublicKeyInfo the management interface may present (connection.tls_spki_sha256). */
-  spkiPin?: string;
-  /** Roots a presented chain may lead to (the authority's, after the first rotation); Node's roots are always accepted. */
+  /**
+   * Base64 SHA-256 SubjectPublicKeyInfo keys the management interface may present: connection.tls_spki_sha256,
+   * and, once this session installed a certificate, that certificate's key (made on the device for this
+   * rotation's CSR: only the device holds it), so the session still reaches a device that switched its management
+   * certificate. The only trust when `validate` is false.
+   */
+  spkiPins: string[];
+  /** Exactly the roots settings grant for management (DriverContext.trustedRoots); never the public bundle. */
   roots: string[];
-  /** certificate_validation: false → only the pin or `roots` are accepted, not the public roots. */
+  /** certificate_validation: false → only `spkiPins`; `roots` are not consulted. */
   validate: boolean;
 }
 
@@ -38,26 +47,60 @@ export function spkiSha256(cert: X509Certificate): string {
     .digest('base64');
 }
 
+const subject = (cert: X509Certificate) => cert.subject.replace(/\n/g, ', ');
+
 /**
- * Whether a management interface may be talked to: its key matches the pin, or its chain leads to trusted
- * roots and names the host. Never trust on first use.
+ * Why `chain` (leaf first, as presented) does not lead to one of `roots`, or undefined when it does: every link
+ * verified by its signature, every issuer a CA (basic constraints) allowed to sign certificates (checkIssued
+ * checks the names and the key usage). A certificate that is itself one of `roots` ends the chain.
+ */
+function chainProblem(chain: X509Certificate[], roots: X509Certificate[]): string | undefined {
+  const issues = (cert: X509Certificate, issuer: X509Certificate) =>
+    issuer.ca && cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+  for (let i = 0; i < chain.length; i++) {
+    const cert = chain[i]!;
+    if (roots.some((root) => root.fingerprint256 === cert.fingerprint256)) return undefined;
+    if (roots.some((root) => issues(cert, root))) return undefined;
+    const next = chain[i + 1];
+    if (!next) break;
+    if (!issues(cert, next)) return `its chain is broken after ${subject(cert)}`;
+  }
+  return 'its chain leads to no root the settings grant for management';
+}
+
+/**
+ * Whether a management interface may be talked to, or why not: its key is one of the pins, or — when
+ * certificate validation is on — its chain leads by signature to one of exactly the roots granted for management
+ * and its leaf names the host. Nothing else: not Node's public bundle, not trust on first use.
  */
 export function trustProblem(
   cert: PeerCertificate,
   servername: string,
   trust: HttpsTrust,
-  publicRoots: readonly string[],
 ): string | undefined {
   const chain = chainOf(cert);
   const leaf = chain[0];
   if (!leaf) return 'no certificate presented';
   const spki = spkiSha256(leaf);
-  if (trust.spkiPin && spki === trust.spkiPin) return undefined;
-  const roots = [...trust.roots, ...(trust.validate ? publicRoots : [])].map(
-    (pem) => new X509Certificate(pem),
-  );
-  if (chainProblems(chain, roots).length === 0 && leaf.checkHost(servername) !== undefined) return undefined;
-  return `the management certificate (SPKI ${spki}) is neither pinned nor issued by a trusted root for ${servername}`;
+  if (trust.spkiPins.includes(spki)) return undefined;
+  let why: string | undefined;
+  if (!trust.validate)
+    why = 'certificate_validation is false, so only the pinned key (connection.tls_spki_sha256) is accepted';
+  else if (trust.roots.length === 0) why = 'its key is not pinned and no root is granted for management';
+  else
+    why =
+      chainProblem(
+        chain,
+        trust.roots.map((pem) => new X509Certificate(pem)),
+      ) ?? (leaf.checkHost(servername) === undefined ? `it does not name ${servername}` : undefined);
+  if (why === undefined) return undefined;
+  return `the management certificate (SPKI ${spki}) is not trusted for ${servername}: ${why}`;
+}
+
+/** From now on the key of `leafPem` (a certificate this session installed) is trusted too: see HttpsTrust. */
+export function trustInstalled(trust: HttpsTrust, leafPem: string): void {
+  const pin = spkiSha256(new X509Certificate(leafPem));
+  if (!trust.spkiPins.includes(pin)) trust.spkiPins.push(pin);
 }
 
 /** A TLS connection whose peer passed `trustProblem` — checked before a single byte of the request is sent. */
@@ -66,13 +109,12 @@ function trustedSocket(
   port: number,
   servername: string,
   trust: HttpsTrust,
-  publicRoots: readonly string[],
   timeoutMs: number,
 ): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, servername, rejectUnauthorized: false, timeout: timeoutMs });
     socket.once('secureConnect', () => {
-      const problem = trustProblem(socket.getPeerCertificate(true), servername, trust, publicRoots);
+      const problem = trustProblem(socket.getPeerCertificate(true), servername, trust);
       if (problem) {
         socket.destroy();
         reject(new Error(problem));
@@ -101,17 +143,9 @@ export async function httpsCall(
     timeoutMs?: number;
   },
   trust: HttpsTrust,
-  publicRoots: readonly string[],
 ): Promise<HttpsResponse> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const socket = await trustedSocket(
-    options.host,
-    options.port,
-    options.servername,
-    trust,
-    publicRoots,
-    timeoutMs,
-  );
+  const socket = await trustedSocket(options.host, options.port, options.servername, trust, timeoutMs);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -155,7 +189,7 @@ export function managementApi(context: { device: Device; trustedRoots?: string[]
     port: connection.port ?? 443,
     servername: device.common_name,
     trust: {
-      ...(connection.tls_spki_sha256 ? { spkiPin: connection.tls_spki_sha256 } : {}),
+      spkiPins: connection.tls_spki_sha256 ? [connection.tls_spki_sha256] : [],
       roots: context.trustedRoots ?? [],
       validate: device.certificate_validation !== false,
     },
@@ -164,16 +198,16 @@ export function managementApi(context: { device: Device; trustedRoots?: string[]
 
 /**
  * The user and password a management API logs in with: the secret that connection.credentials names holds
- * `user:password` (the password may itself contain colons).
+ * `user:password` (the password may itself contain colons). `name` is what messages say instead of the user.
  */
 export function managementLogin(
   context: { device: Device; secret(name: string): string },
   what: string,
-): { user: string; password: string } {
+): { name: string; user: string; password: string } {
   const name = context.device.connection?.credentials;
   if (!name) throw new Error('connection.credentials must name the secret with user:password');
   const secret = context.secret(name);
   const at = secret.indexOf(':');
-  if (at <= 0) throw new Error(`${what} must hold user:password`);
-  return { user: secret.slice(0, at), password: secret.slice(at + 1) };
+  if (at <= 0) throw new Error(`the secret ${name} (${what}) must hold user:password`);
+  return { name, user: secret.slice(0, at), password: secret.slice(at + 1) };
 }

@@ -11,6 +11,8 @@ import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 let ca: IssuanceLab;
 const sims: F5Simulator[] = [];
 const PASSWORD = 'Tr0ub4dor&3:with-colon';
+/** A credential whose every part is easy to find: neither side of its colon may reach any message. */
+const CANARY = { user: 'canary-user-7f3a', password: 'canary-pass-9b2c' };
 
 beforeAll(async () => {
   ca = await startIssuanceLab();
@@ -23,9 +25,16 @@ afterAll(async () => {
 });
 
 let counter = 0;
-async function setup(target: 'client-ssl' | 'httpd', password = PASSWORD) {
+async function setup(
+  target: 'client-ssl' | 'httpd',
+  password = PASSWORD,
+  login: { user: string; password: string; known: boolean } = { user: 'admin', password, known: true },
+) {
   const name = `lb${counter++}.example.com`;
-  const sim = new F5Simulator(name, { admin: PASSWORD });
+  const sim = new F5Simulator(name, {
+    admin: PASSWORD,
+    ...(login.known && login.user !== 'admin' ? { [login.user]: login.password } : {}),
+  });
   sim.addClientSslProfile('www');
   sim.virtualServerProfile = '/Common/www';
   await sim.start();
@@ -53,20 +62,32 @@ async function setup(target: 'client-ssl' | 'httpd', password = PASSWORD) {
         ? { target, client_ssl_profile: '/Common/www' }
         : { target, restart_timeout: '3s' },
   };
-  const secret = `admin:${password}`;
+  const secret = `${login.user}:${login.password}`;
   const received: string[] = [];
   const logs: string[] = [];
+  const masked: string[] = [];
   const options: RotateOptions = {
     driver: f5Driver,
     key: ca.authority.key!,
     rootsPem: ca.roots,
     secret: () => secret,
+    mask: (value) => masked.push(value),
     verifyTimeoutMs: 3000,
     audit: (d) => received.push(d),
-    log: (line) => logs.push(line),
+    log: (phase, line) => logs.push(`${phase}: ${line}`),
     issue: (csrPem, d) => ca.issue(csrPem, d, undefined),
   };
-  return { sim, device, route, options, received, logs };
+  return { sim, device, route, options, received, logs, masked };
+}
+
+/**
+ * The device file after its first rotation, as onboarding advises: it serves a certificate of the authority, so
+ * the pin and certificate_validation: false go, and the settings grant the authority's roots for management.
+ */
+function validatedByTheAuthority(device: Device, options: RotateOptions) {
+  const { tls_spki_sha256: _pin, ...connection } = device.connection ?? {};
+  const { certificate_validation: _off, ...rest } = device;
+  return { device: { ...rest, connection }, options: { ...options, managementRootsPem: ca.roots } };
 }
 
 const servedSerial = async (port: number, name: string) =>
@@ -120,9 +141,16 @@ describe('f5 against the BIG-IP simulator', () => {
     expect(result.status, JSON.stringify(result.error)).toBe('rotated');
     expect(await servedSerial(sim.port, device.common_name)).toBe(result.certificate!.serial);
     expectNoLeak(result, received, logs);
-    // The pin now matches nothing; the next rotation trusts the interface through the authority's roots.
-    const again = await rotateDevice(device, route, options);
+    // After the restart the cleanup reached httpd through the key this session installed (the pin is stale).
+    expect(result.warnings).toBeUndefined();
+    // The pin now matches nothing, and with validation off nothing else is trusted.
+    const stale = await rotateDevice(device, route, { ...options, managementRootsPem: ca.roots });
+    expect(stale.error?.message).toMatch(/certificate_validation is false, so only the pinned key/);
+    // Validating, the next rotation trusts the interface through the authority's roots, granted for management.
+    const validated = validatedByTheAuthority(device, options);
+    const again = await rotateDevice(validated.device, route, validated.options);
     expect(again.status, JSON.stringify(again.error)).toBe('rotated');
+    expect(again.warnings).toBeUndefined();
     expect(await servedSerial(sim.port, device.common_name)).toBe(again.certificate!.serial);
   }, 60_000);
 
@@ -185,7 +213,9 @@ describe('f5 against the BIG-IP simulator', () => {
     const result = await rotateDevice(device, route, options);
     expect(result.error).toMatchObject({
       phase: 'precheck',
-      message: expect.stringMatching(/F5 login refused for admin: Authentication failed\. \(HTTP 401\)/),
+      message: expect.stringMatching(
+        /F5 login refused for the credential F5_LAB: Authentication failed\. \(HTTP 401\)/,
+      ),
     });
     expect(JSON.stringify(result)).not.toContain('wrong-password');
     expect(logs.join('\n')).not.toContain('wrong-password');
@@ -200,8 +230,50 @@ describe('f5 against the BIG-IP simulator', () => {
     );
     expect(result.error).toMatchObject({
       phase: 'precheck',
-      message: expect.stringMatching(/neither pinned/),
+      message: expect.stringMatching(/is not trusted for lb\d+\.example\.com/),
     });
     expect(sim.log).toEqual([]);
   });
+});
+
+describe('f5 never lets a credential or an auth token into a message', () => {
+  const noPartOf = (text: string, secrets: string[]) => {
+    for (const secret of secrets) expect(text).not.toContain(secret);
+  };
+
+  it('a refused login names the credential, not its user, and repeats no part of it', async () => {
+    for (const known of [false, true]) {
+      const { sim, device, route, options, logs, masked } = await setup('client-ssl', PASSWORD, {
+        ...CANARY,
+        known,
+      });
+      if (known) sim.faults.add('authFail');
+      const result = await rotateDevice(device, route, options);
+      expect(result.error).toMatchObject({
+        phase: 'precheck',
+        message: 'F5 login refused for the credential F5_LAB: Authentication failed. (HTTP 401)',
+      });
+      noPartOf(`${JSON.stringify(result)}\n${logs.join('\n')}`, [CANARY.user, CANARY.password]);
+      expect(sim.issuedTokens).toEqual([]);
+      expect(masked).not.toContain(CANARY.user);
+    }
+  });
+
+  it('every token is masked the moment it is issued, also the one after the first expired', async () => {
+    const { sim, device, route, options, logs, masked } = await setup('client-ssl', PASSWORD, {
+      ...CANARY,
+      known: true,
+    });
+    sim.faults.add('expireTokenAfterCsr');
+    const result = await rotateDevice(device, route, options);
+    expect(result.status, JSON.stringify(result.error)).toBe('rotated');
+    expect(logs).toContain('csr: the F5 token was refused (expired?); logging in again');
+    expect(sim.issuedTokens).toHaveLength(2);
+    for (const token of sim.issuedTokens) expect(masked).toContain(token);
+    noPartOf(`${JSON.stringify(result)}\n${logs.join('\n')}`, [
+      CANARY.user,
+      CANARY.password,
+      ...sim.issuedTokens,
+    ]);
+  }, 60_000);
 });

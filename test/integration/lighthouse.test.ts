@@ -12,6 +12,8 @@ import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 let ca: IssuanceLab;
 const sims: LighthouseSimulator[] = [];
 const PASSWORD = 'Lh-s3cret:with-colon';
+/** A credential whose every part is easy to find: neither side of its colon may reach any message. */
+const CANARY = { user: 'canary-user-7f3a', password: 'canary-pass-9b2c' };
 
 beforeAll(async () => {
   // Lighthouse makes RSA keys only: the lab's authority asks for RSA 2048.
@@ -29,9 +31,16 @@ afterAll(async () => {
 });
 
 let counter = 0;
-async function setup(password = PASSWORD, routeOptions: Record<string, unknown> = {}) {
+async function setup(
+  password = PASSWORD,
+  routeOptions: Record<string, unknown> = {},
+  login: { user: string; password: string; known: boolean } = { user: 'root', password, known: true },
+) {
   const name = `lh${counter++}.example.com`;
-  const sim = new LighthouseSimulator(name, { root: PASSWORD });
+  const sim = new LighthouseSimulator(name, {
+    root: PASSWORD,
+    ...(login.known && login.user !== 'root' ? { [login.user]: login.password } : {}),
+  });
   await sim.start();
   sims.push(sim);
   ca.dns.addAliases([name, `console.${name}`]);
@@ -55,20 +64,41 @@ async function setup(password = PASSWORD, routeOptions: Record<string, unknown> 
     platform: 'lighthouse',
     options: { restart_timeout: '10s', ...routeOptions },
   };
-  const secret = `root:${password}`;
+  const secret = `${login.user}:${login.password}`;
   const received: string[] = [];
   const logs: string[] = [];
+  const masked: string[] = [];
   const options: RotateOptions = {
     driver: lighthouseDriver,
     key: ca.authority.key!,
     rootsPem: ca.roots,
     secret: () => secret,
+    mask: (value) => masked.push(value),
     verifyTimeoutMs: 3000,
     audit: (d) => received.push(d),
     log: (phase, line) => logs.push(`${phase}: ${line}`),
     issue: (csrPem, d) => ca.issue(csrPem, d, undefined),
   };
-  return { sim, device, route, options, received, logs, before: served.serialNumber.toLowerCase() };
+  return {
+    sim,
+    device,
+    route,
+    options,
+    received,
+    logs,
+    masked,
+    before: served.serialNumber.toLowerCase(),
+  };
+}
+
+/**
+ * The device file after its first rotation, as onboarding advises: it serves a certificate of the authority, so
+ * the pin and certificate_validation: false go, and the settings grant the authority's roots for management.
+ */
+function validatedByTheAuthority(device: Device, options: RotateOptions) {
+  const { tls_spki_sha256: _pin, ...connection } = device.connection ?? {};
+  const { certificate_validation: _off, ...rest } = device;
+  return { device: { ...rest, connection }, options: { ...options, managementRootsPem: ca.roots } };
 }
 
 const servedLeaf = async (sim: LighthouseSimulator, name: string) =>
@@ -115,7 +145,11 @@ describe('lighthouse against the Lighthouse simulator', () => {
   it('a second rotation the same day works, trusting the interface through the authority after the first', async () => {
     const { sim, device, route, options } = await setup();
     const first = await rotateDevice(device, route, options);
-    const second = await rotateDevice(device, route, options);
+    // The pin matches nothing now, and with validation off nothing else is trusted.
+    const stale = await rotateDevice(device, route, { ...options, managementRootsPem: ca.roots });
+    expect(stale.error?.message).toMatch(/certificate_validation is false, so only the pinned key/);
+    const validated = validatedByTheAuthority(device, options);
+    const second = await rotateDevice(validated.device, route, validated.options);
     expect([first.status, second.status], JSON.stringify(second.error)).toEqual(['rotated', 'rotated']);
     expect(second.certificate!.serial).not.toBe(first.certificate!.serial);
     expect(second.previous?.serial).toBe(first.certificate!.serial);
@@ -292,7 +326,7 @@ describe('lighthouse against the Lighthouse simulator', () => {
         phase: 'precheck',
         class: 'precheck_failed',
         message: expect.stringMatching(
-          /Lighthouse login refused for root: Invalid login credentials \[type 7, code 41\] \(HTTP 401\)/,
+          /Lighthouse login refused for the credential LIGHTHOUSE_LAB: Invalid login credentials \[type 7, code 41\] \(HTTP 401\)/,
         ),
       });
       expect(JSON.stringify(result)).not.toContain(password);
@@ -311,8 +345,50 @@ describe('lighthouse against the Lighthouse simulator', () => {
     );
     expect(result.error).toMatchObject({
       phase: 'precheck',
-      message: expect.stringMatching(/neither pinned nor issued by a trusted root/),
+      message: expect.stringMatching(/is not trusted for lh\d+\.example\.com/),
     });
     expect(sim.log).toEqual([]);
   });
+});
+
+describe('lighthouse never lets a credential or a session token into a message', () => {
+  const noPartOf = (text: string, secrets: string[]) => {
+    for (const secret of secrets) expect(text).not.toContain(secret);
+  };
+
+  it('a refused login names the credential, not its user, and repeats no part of it', async () => {
+    for (const known of [false, true]) {
+      const { sim, device, route, options, logs, masked } = await setup(PASSWORD, {}, { ...CANARY, known });
+      if (known) sim.faults.add('authFail');
+      const result = await rotateDevice(device, route, options);
+      expect(result.error).toMatchObject({
+        phase: 'precheck',
+        message:
+          'Lighthouse login refused for the credential LIGHTHOUSE_LAB: Invalid login credentials [type 7, code 41] (HTTP 401)',
+      });
+      noPartOf(`${JSON.stringify(result)}\n${logs.join('\n')}`, [CANARY.user, CANARY.password]);
+      expect(sim.issuedSessions).toEqual([]);
+      expect(masked).not.toContain(CANARY.user);
+    }
+  });
+
+  it('every session is masked the moment it is issued, also the one after the restart dropped the first', async () => {
+    const { sim, device, route, options, logs, masked } = await setup(
+      PASSWORD,
+      {},
+      { ...CANARY, known: true },
+    );
+    const result = await rotateDevice(device, route, options);
+    expect(result.status, JSON.stringify(result.error)).toBe('rotated');
+    expect(logs.some((l) => /the Lighthouse session was refused during .*; logging in again/.test(l))).toBe(
+      true,
+    );
+    expect(sim.issuedSessions.length).toBeGreaterThanOrEqual(2);
+    for (const session of sim.issuedSessions) expect(masked).toContain(session);
+    noPartOf(`${JSON.stringify(result)}\n${logs.join('\n')}`, [
+      CANARY.user,
+      CANARY.password,
+      ...sim.issuedSessions,
+    ]);
+  }, 60_000);
 });

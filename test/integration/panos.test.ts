@@ -10,7 +10,11 @@ import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 
 let ca: IssuanceLab;
 const sims: PanosSimulator[] = [];
-const USERS = { admin: 'correct horse battery staple' };
+const USERS: Record<string, string> = { admin: 'correct horse battery staple' };
+/** A credential whose every part is easy to find: neither side of its colon may reach any message. */
+const CANARY = { user: 'canary-user-7f3a', password: 'canary-pass-9b2c' };
+/** An API key of the right shape that no simulator issued. */
+const REVOKED_KEY = `LUFRPT${'r3v0k3d'.repeat(6)}`;
 
 beforeAll(async () => {
   ca = await startIssuanceLab();
@@ -23,9 +27,9 @@ afterAll(async () => {
 });
 
 let counter = 0;
-async function setup(credential?: string) {
+async function setup(credential?: string, users = USERS) {
   const name = `fw${counter++}.example.com`;
-  const sim = new PanosSimulator(name, USERS);
+  const sim = new PanosSimulator(name, users);
   await sim.start();
   sims.push(sim);
   ca.dns.addAliases([name, `vpn.${name}`]);
@@ -50,16 +54,30 @@ async function setup(credential?: string) {
   };
   const secret = credential ?? `admin:${USERS.admin}`;
   const received: string[] = [];
+  const logs: string[] = [];
+  const masked: string[] = [];
   const options: RotateOptions = {
     driver: panosDriver,
     key: ca.authority.key!,
     rootsPem: ca.roots,
     secret: () => secret,
+    mask: (value) => masked.push(value),
     verifyTimeoutMs: 3000,
     audit: (d) => received.push(d),
+    log: (phase, line) => logs.push(`${phase}: ${line}`),
     issue: (csrPem, d) => ca.issue(csrPem, d, undefined),
   };
-  return { sim, device, route, options, received, secret };
+  return { sim, device, route, options, received, secret, logs, masked };
+}
+
+/**
+ * The device file after its first rotation, as onboarding advises: it serves a certificate of the authority, so
+ * the pin and certificate_validation: false go, and the settings grant the authority's roots for management.
+ */
+function validatedByTheAuthority(device: Device, options: RotateOptions) {
+  const { tls_spki_sha256: _pin, ...connection } = device.connection ?? {};
+  const { certificate_validation: _off, ...rest } = device;
+  return { device: { ...rest, connection }, options: { ...options, managementRootsPem: ca.roots } };
 }
 
 const servedSerial = async (sim: PanosSimulator, name: string) =>
@@ -90,11 +108,30 @@ describe('panos against the PAN-OS simulator', () => {
     const { sim, device, route, options } = await setup();
     const first = await rotateDevice(device, route, options);
     const firstName = sim.servedCertificateName();
-    const second = await rotateDevice(device, route, options);
-    expect([first.status, second.status]).toEqual(['rotated', 'rotated']);
+    // The old pin matches nothing now, and with certificate_validation false nothing but the pin is trusted.
+    const stale = await rotateDevice(device, route, { ...options, managementRootsPem: ca.roots });
+    expect(stale.error).toMatchObject({
+      phase: 'precheck',
+      message: expect.stringMatching(/certificate_validation is false, so only the pinned key/),
+    });
+    const validated = validatedByTheAuthority(device, options);
+    // Validating, but with no root granted for management: still nothing to trust.
+    const ungranted = await rotateDevice(validated.device, route, options);
+    expect(ungranted.error?.message).toMatch(/not pinned and no root is granted for management/);
+    const second = await rotateDevice(validated.device, route, validated.options);
+    expect([first.status, second.status], JSON.stringify(second.error)).toEqual(['rotated', 'rotated']);
     expect(sim.servedCertificateName()).not.toBe(firstName);
     expect(sim.certificates.has(firstName!)).toBe(false);
     expect(sim.certificates.has('factory-default')).toBe(true); // never deleted: not ours
+    // Pinned to the key served now, validation off: after the commit the firewall presents the certificate this
+    // session installed, which the session trusts (its key is the firewall's own), so the cleanup still runs.
+    const secondName = sim.servedCertificateName();
+    const pin = await servedSpkiPin({ host: '127.0.0.1', port: sim.port, servername: device.common_name });
+    const pinned = { ...device, connection: { ...device.connection, tls_spki_sha256: pin } };
+    const third = await rotateDevice(pinned, route, options);
+    expect(third.status, JSON.stringify(third.error)).toBe('rotated');
+    expect(third.warnings).toBeUndefined();
+    expect(sim.certificates.has(secondName!)).toBe(false);
   }, 60_000);
 
   it('a failed commit rolls back, and the old certificate is still served', async () => {
@@ -139,7 +176,7 @@ describe('panos against the PAN-OS simulator', () => {
     const result = await rotateDevice(device, route, options);
     expect(result.error).toMatchObject({
       phase: 'precheck',
-      message: expect.stringMatching(/keygen refused: Invalid Credential/),
+      message: expect.stringMatching(/keygen refused the credential PANOS_LAB: Invalid Credential/),
     });
     expect(JSON.stringify(result)).not.toContain('wrong');
     expect(sim.log.filter((l) => l.includes('key='))).toHaveLength(0);
@@ -154,7 +191,50 @@ describe('panos against the PAN-OS simulator', () => {
     const result = await rotateDevice(wrongPin, route, options);
     expect(result.error).toMatchObject({
       phase: 'precheck',
-      message: expect.stringMatching(/neither pinned nor issued by a trusted root/),
+      message: expect.stringMatching(/is not trusted for fw\d+\.example\.com/),
     });
+  });
+});
+
+describe('panos never lets a credential or a key from keygen into a message', () => {
+  const canary = `${CANARY.user}:${CANARY.password}`;
+  const expectNoPartOf = (text: string, secrets: string[]) => {
+    for (const secret of secrets) expect(text).not.toContain(secret);
+  };
+
+  it('a refused keygen names the credential, not its user, and repeats no part of it', async () => {
+    const { sim, device, route, options, logs, masked } = await setup(canary);
+    const result = await rotateDevice(device, route, options);
+    expect(result.error).toMatchObject({
+      phase: 'precheck',
+      message: 'PAN-OS keygen refused the credential PANOS_LAB: Invalid Credential',
+    });
+    expectNoPartOf(`${JSON.stringify(result)}\n${logs.join('\n')}`, [CANARY.user, CANARY.password]);
+    expect(masked).not.toContain(sim.apiKey); // nothing was issued
+  });
+
+  it('masks the key keygen issues the moment it arrives, and no message carries it', async () => {
+    const { sim, device, route, options, logs, masked } = await setup(canary, {
+      [CANARY.user]: CANARY.password,
+    });
+    const result = await rotateDevice(device, route, options);
+    expect(result.status, JSON.stringify(result.error)).toBe('rotated');
+    expect(masked).toContain(sim.apiKey);
+    expectNoPartOf(`${JSON.stringify(result)}\n${logs.join('\n')}`, [
+      CANARY.user,
+      CANARY.password,
+      sim.apiKey,
+    ]);
+  }, 60_000);
+
+  it('a key the firewall refuses (revoked, expired) names the credential and repeats no part of the key', async () => {
+    const { sim, device, route, options, logs } = await setup(REVOKED_KEY);
+    const result = await rotateDevice(device, route, options);
+    expect(result.error).toMatchObject({
+      phase: 'precheck',
+      message: 'PAN-OS op with the credential PANOS_LAB: Invalid Credential (code 403)',
+    });
+    expect(sim.log).toEqual(['POST op']);
+    expectNoPartOf(`${JSON.stringify(result)}\n${logs.join('\n')}`, [REVOKED_KEY]);
   });
 });

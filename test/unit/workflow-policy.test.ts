@@ -28,7 +28,7 @@ describe('the project workflows', () => {
     });
   }
 
-  it('rotate.yml: schedule off the hour, dispatch inputs, guarded matrix in each data center's environment, report always', () => {
+  it('rotate.yml: schedule off the hour, dispatch inputs, guarded matrix in one environment per data center, report always', () => {
     const wf = parse(readFileSync(join(WORKFLOWS, 'rotate.yml'), 'utf8'));
     const [minute] = wf.on.schedule[0].cron.split(' ');
     expect(Number(minute)).not.toBe(0);

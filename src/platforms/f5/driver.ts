@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
 import { parseDuration } from '../../util/duration.ts';
 import { awaitServed } from '../await-served.ts';
 import type {
@@ -10,7 +9,8 @@ import type {
   PlatformDriver,
   TlsEndpoint,
 } from '../contract.ts';
-import { httpsCall, managementApi, managementLogin } from '../https-client.ts';
+import { type CredentialGuard, guardedDriver } from '../guard.ts';
+import { httpsCall, managementApi, managementLogin, trustInstalled } from '../https-client.ts';
 
 export interface F5Options {
   target?: 'httpd' | 'client-ssl';
@@ -44,10 +44,15 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 /** "/Common/a.crt" → "~Common~a.crt", the form iControl REST uses for an object in a URL. */
 const urlName = (fullPath: string) => encodeURIComponent(fullPath.replace(/\//g, '~'));
 
-function errorText(json: Json | undefined, status: number): string | undefined {
+/** The device's error, if any; `fromDevice` keeps any part of the credential it may echo out of the text. */
+function errorText(
+  json: Json | undefined,
+  status: number,
+  fromDevice: (text: string) => string,
+): string | undefined {
   const code = typeof json?.code === 'number' ? json.code : undefined;
   if (status < 400 && (code === undefined || code < 400)) return undefined;
-  const message = typeof json?.message === 'string' ? json.message : `HTTP ${status}`;
+  const message = typeof json?.message === 'string' ? fromDevice(json.message) : `HTTP ${status}`;
   return `${message} (HTTP ${status}${code && code !== status ? `, code ${code}` : ''})`;
 }
 
@@ -57,11 +62,12 @@ function errorText(json: Json | undefined, status: number): string | undefined {
  * its intermediates uploaded through file-transfer and installed as certificate objects, then bound either to a
  * client-ssl profile (effective for new connections at once) or to the management httpd (activated by restarting
  * httpd, awaited by polling the TLS handshake). The previous binding is kept and restored on failure; previous
- * objects are deleted only after verification, and only those this tool created.
+ * objects are deleted only after verification, and only those this tool created. Every token is masked the
+ * moment it arrives; messages name the credential, never any part of it.
  */
-export const f5Driver: PlatformDriver = {
-  name: 'f5',
-  async connect(context: DriverContext): Promise<DriverSession> {
+export const f5Driver: PlatformDriver = guardedDriver(
+  'f5',
+  async (context: DriverContext, guard: CredentialGuard): Promise<DriverSession> => {
     const { device, route, signal } = context;
     const options = (route.options ?? {}) as F5Options;
     const target = options.target ?? (options.client_ssl_profile ? 'client-ssl' : 'httpd');
@@ -73,7 +79,8 @@ export const f5Driver: PlatformDriver = {
     const restartTimeout = parseDuration(options.restart_timeout ?? '3m') ?? 180_000;
     const api = managementApi(context);
     const connection = device.connection ?? {};
-    const { user, password } = managementLogin(context, 'the F5 credential secret');
+    const { name: credentialName, user, password } = managementLogin(context, 'the F5 login');
+    const problemOf = (json: Json | undefined, status: number) => errorText(json, status, guard.fromDevice);
 
     let token = '';
     async function send(method: string, path: string, body?: Buffer, headers: Record<string, string> = {}) {
@@ -93,7 +100,6 @@ export const f5Driver: PlatformDriver = {
           ...(body ? { body } : {}),
         },
         api.trust,
-        rootCertificates,
       );
       const text = response.body.toString('utf8');
       context.audit?.(text);
@@ -113,9 +119,10 @@ export const f5Driver: PlatformDriver = {
         'content-type': 'application/json',
       });
       const issued = (json?.token as Json | undefined)?.token;
-      if (status !== 200 || typeof issued !== 'string')
+      if (typeof issued === 'string' && issued) guard.derived(issued);
+      if (status !== 200 || typeof issued !== 'string' || !issued)
         throw new Error(
-          `F5 login refused for ${user}: ${errorText(json, status) ?? 'no token in the answer'}`,
+          `F5 login refused for the credential ${credentialName}: ${problemOf(json, status) ?? 'no token in the answer'}`,
         );
       token = issued;
     }
@@ -131,7 +138,7 @@ export const f5Driver: PlatformDriver = {
         await login();
         answer = await send(method, path, body, headers);
       }
-      const problem = errorText(answer.json, answer.status);
+      const problem = problemOf(answer.json, answer.status);
       if (problem) throw new Error(`F5 ${what}: ${problem}`);
       return answer.json ?? {};
     }
@@ -154,7 +161,7 @@ export const f5Driver: PlatformDriver = {
           'content-range': `0-${data.length - 1}/${data.length}`,
         });
       }
-      const problem = errorText(answer.json, answer.status);
+      const problem = problemOf(answer.json, answer.status);
       if (problem) throw new Error(`F5 upload of ${file}: ${problem}`);
       return String(answer.json?.localFilePath ?? `${DOWNLOADS}${file}`);
     }
@@ -272,9 +279,11 @@ export const f5Driver: PlatformDriver = {
         )?.[0];
         if (!pem)
           throw new Error(
-            `F5 CSR read: ${String(listed.commandResult ?? 'no output')
-              .slice(0, 200)
-              .trim()}`,
+            `F5 CSR read: ${guard.fromDevice(
+              String(listed.commandResult ?? 'no output')
+                .slice(0, 200)
+                .trim(),
+            )}`,
           );
         return pem;
       },
@@ -283,6 +292,8 @@ export const f5Driver: PlatformDriver = {
         const n = names(request);
         const [leaf, ...intermediates] = chainPem.match(PEM_CERTIFICATE) ?? [];
         if (!leaf) throw new Error('the issued chain holds no certificate');
+        // Once httpd serves it, the management interface presents this certificate: its key is the BIG-IP's own.
+        trustInstalled(api.trust, leaf);
         const installs: [string, string][] = [[n.cert, `${leaf}\n`]];
         if (intermediates.length > 0) installs.push([n.chain, `${intermediates.join('\n')}\n`]);
         for (const [name, content] of installs) {
@@ -395,4 +406,4 @@ export const f5Driver: PlatformDriver = {
       },
     };
   },
-};
+);

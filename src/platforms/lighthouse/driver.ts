@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
 import { parseDuration } from '../../util/duration.ts';
 import { sleep } from '../../util/sleep.ts';
 import { fetchServedChain } from '../../verify/tls.ts';
@@ -11,7 +10,8 @@ import type {
   PlatformDriver,
   TlsEndpoint,
 } from '../contract.ts';
-import { httpsCall, managementApi, managementLogin } from '../https-client.ts';
+import { type CredentialGuard, guardedDriver } from '../guard.ts';
+import { httpsCall, managementApi, managementLogin, trustInstalled } from '../https-client.ts';
 
 export interface LighthouseOptions {
   /** The CSR field carrying the SANs (not in the v3.7 RAML; see README). */
@@ -81,11 +81,12 @@ const leafOf = (pem: string) => {
  * names (path only, from the same trusted host), the full chain uploaded, and the web server's restart awaited by
  * polling the management handshake until it presents the new leaf and the API answers again (sessions do not
  * survive the restart: the driver logs in again). Lighthouse holds one key: once the new certificate is
- * installed the previous one cannot be restored, and rollback says so instead of pretending.
+ * installed the previous one cannot be restored, and rollback says so instead of pretending. Every session token
+ * is masked the moment it arrives; messages name the credential, never any part of it.
  */
-export const lighthouseDriver: PlatformDriver = {
-  name: 'lighthouse',
-  async connect(context: DriverContext): Promise<DriverSession> {
+export const lighthouseDriver: PlatformDriver = guardedDriver(
+  'lighthouse',
+  async (context: DriverContext, guard: CredentialGuard): Promise<DriverSession> => {
     const { route, signal } = context;
     const options = (route.options ?? {}) as LighthouseOptions;
     const sanField = options.san_field ?? 'subject_alternative_names';
@@ -95,18 +96,18 @@ export const lighthouseDriver: PlatformDriver = {
     );
     const api = managementApi(context);
     const endpoint: TlsEndpoint = { host: api.host, port: api.port, servername: api.servername };
-    const { user, password } = managementLogin(context, 'the Lighthouse credential secret');
+    const { name: credentialName, user, password } = managementLogin(context, 'the Lighthouse login');
 
     let session = '';
-    /** No message leaves the driver with the password or the session token in it. */
-    const redact = (message: string) => {
-      let clean = message;
-      for (const secret of [password, session])
-        if (secret.length >= 4) clean = clean.split(secret).join('[redacted]');
-      return clean;
-    };
+    /** No message leaves the driver with the password or a session token in it (the guard checks again). */
     const failure = (message: string, answeredByDevice = true) =>
-      answeredByDevice ? new DeviceError(redact(message)) : new Error(redact(message));
+      answeredByDevice ? new DeviceError(guard.scrub(message)) : new Error(guard.scrub(message));
+    /** What the device said, without any part of the credential it may echo. */
+    const errorsOf = (json: Json | undefined) => {
+      const errors = vendorErrors(json);
+      return errors === undefined ? undefined : guard.fromDevice(errors);
+    };
+    const excerptOf = (text: string) => guard.fromDevice(excerpt(text));
 
     async function send(method: string, path: string, payload?: unknown) {
       if (signal.aborted) throw signal.reason;
@@ -126,7 +127,6 @@ export const lighthouseDriver: PlatformDriver = {
           ...(body ? { body } : {}),
         },
         api.trust,
-        rootCertificates,
       );
       const text = response.body.toString('utf8');
       context.audit?.(text);
@@ -145,16 +145,19 @@ export const lighthouseDriver: PlatformDriver = {
     async function login(): Promise<void> {
       session = '';
       const { status, json, text } = await send('POST', `${BASE}/sessions`, { username: user, password });
-      const errors = vendorErrors(json);
       const issued = json?.session;
+      if (typeof issued === 'string' && issued) guard.derived(issued);
+      const errors = errorsOf(json);
       if (status !== 200 || errors || typeof issued !== 'string' || !issued)
         throw failure(
-          `Lighthouse login refused for ${user}: ${errors ?? (json ? 'no session in the answer' : excerpt(text))} (HTTP ${status})`,
+          `Lighthouse login refused for the credential ${credentialName}: ${errors ?? (json ? 'no session in the answer' : excerptOf(text))} (HTTP ${status})`,
         );
       session = issued;
       if (json?.password_expired === true) {
         await logout();
-        throw failure(`Lighthouse login for ${user}: the password has expired; change it on the device`);
+        throw failure(
+          `Lighthouse login with the credential ${credentialName}: the password has expired; change it on the device and in the secret`,
+        );
       }
     }
 
@@ -172,10 +175,10 @@ export const lighthouseDriver: PlatformDriver = {
         await login();
         answer = await send(method, path, payload);
       }
-      const errors = vendorErrors(answer.json);
+      const errors = errorsOf(answer.json);
       if (errors || answer.status >= 400)
         throw failure(
-          `Lighthouse ${step}: ${errors ?? (excerpt(answer.text) || 'no details')} (HTTP ${answer.status})`,
+          `Lighthouse ${step}: ${errors ?? (excerptOf(answer.text) || 'no details')} (HTTP ${answer.status})`,
         );
       return answer;
     }
@@ -184,7 +187,7 @@ export const lighthouseDriver: PlatformDriver = {
       const { json, text } = await call(step, 'GET', HTTPS);
       const https = json?.https;
       if (!https || typeof https !== 'object')
-        throw failure(`Lighthouse ${step}: the answer has no "https" object: ${excerpt(text)}`);
+        throw failure(`Lighthouse ${step}: the answer has no "https" object: ${excerptOf(text)}`);
       return https as Json;
     }
 
@@ -201,7 +204,7 @@ export const lighthouseDriver: PlatformDriver = {
       try {
         url = new URL(location, `https://${api.servername}:${api.port}`);
       } catch {
-        throw failure(`Lighthouse CSR generation: the CSR location ${excerpt(location)} is not a URL`);
+        throw failure(`Lighthouse CSR generation: the CSR location ${excerptOf(location)} is not a URL`);
       }
       if (!url.pathname.startsWith('/api/'))
         throw failure(`Lighthouse CSR generation: the CSR location ${url.pathname} is outside the REST API`);
@@ -289,7 +292,7 @@ export const lighthouseDriver: PlatformDriver = {
             'Lighthouse CSR download: the answer is a ZIP archive, not the PEM this driver reads',
           );
         const pem = PEM_CSR.exec(text);
-        if (!pem) throw failure(`Lighthouse CSR download: no CSR in the answer: ${excerpt(text)}`);
+        if (!pem) throw failure(`Lighthouse CSR download: no CSR in the answer: ${excerptOf(text)}`);
         return `-----BEGIN CERTIFICATE REQUEST-----${pem[1]}-----END CERTIFICATE REQUEST-----\n`;
       },
 
@@ -298,6 +301,8 @@ export const lighthouseDriver: PlatformDriver = {
         const pems = chainPem.match(PEM_CERTIFICATE) ?? [];
         if (pems.length === 0) throw new Error('the issued chain holds no certificate');
         const leaf = new X509Certificate(pems[0]!);
+        // After the restart the web server presents this certificate: its key is the one the Lighthouse made.
+        trustInstalled(api.trust, pems[0]!);
         return {
           chain: `${pems.join('\n')}\n`,
           leafSerial: leaf.serialNumber.toLowerCase(),
@@ -375,4 +380,4 @@ export const lighthouseDriver: PlatformDriver = {
       },
     };
   },
-};
+);

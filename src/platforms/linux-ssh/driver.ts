@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client, type ConnectConfig } from 'ssh2';
 import type { DriverContext, DriverSession, PlatformDriver } from '../contract.ts';
+import { guardedDriver } from '../guard.ts';
 import { LINUX_DEFAULTS, type LinuxOptions, linuxSession } from '../linux-steps.ts';
 
 /** `SHA256:<base64 without padding>` of an SSH host key blob, as `ssh-keygen -l` prints it. */
@@ -14,10 +15,13 @@ interface ExecResult {
   stderr: string;
 }
 
-/** Linux over SSH (ssh2): host key pinned before authentication, key authentication, openssl on the host. */
-export const linuxSshDriver: PlatformDriver = {
-  name: 'linux-ssh',
-  async connect(context: DriverContext): Promise<DriverSession> {
+/**
+ * Linux over SSH (ssh2): host key pinned before authentication, key authentication, openssl on the host. No
+ * message carries any line of the private key or its passphrase (the guard cuts them out).
+ */
+export const linuxSshDriver: PlatformDriver = guardedDriver(
+  'linux-ssh',
+  async (context: DriverContext): Promise<DriverSession> => {
     const { device, route } = context;
     const connection = device.connection ?? {};
     const options = { ...LINUX_DEFAULTS, ...(route.options as Partial<LinuxOptions> | undefined) };
@@ -95,4 +99,4 @@ export const linuxSshDriver: PlatformDriver = {
       },
     });
   },
-};
+);

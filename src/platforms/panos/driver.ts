@@ -1,4 +1,3 @@
-import { rootCertificates } from 'node:tls';
 import { XMLParser } from 'fast-xml-parser';
 import { parseDuration } from '../../util/duration.ts';
 import type {
@@ -8,7 +7,8 @@ import type {
   InstallReceipt,
   PlatformDriver,
 } from '../contract.ts';
-import { httpsCall, managementApi } from '../https-client.ts';
+import { type CredentialGuard, guardedDriver } from '../guard.ts';
+import { httpsCall, managementApi, trustInstalled } from '../https-client.ts';
 
 /** A parsed PAN-OS response: XML of whatever shape the request produced. */
 // biome-ignore lint/suspicious/noExplicitAny: the API's responses are read field by field, each checked
@@ -44,11 +44,12 @@ function messages(node: unknown): string {
  * PAN-OS over its XML API: key and CSR generated on the firewall with every SAN, the chain imported under a
  * name unique to the rotation, bound to an SSL/TLS service profile used by the management interface, committed
  * with the job polled and its result checked; old certificates deleted only after verification. The API key
- * travels in the X-PAN-KEY header, never in a URL; `status="error"` is checked on every response.
+ * travels in the X-PAN-KEY header, never in a URL, and a key from keygen is masked the moment it arrives;
+ * `status="error"` is checked on every response. Messages name the credential, never any part of it.
  */
-export const panosDriver: PlatformDriver = {
-  name: 'panos',
-  async connect(context: DriverContext): Promise<DriverSession> {
+export const panosDriver: PlatformDriver = guardedDriver(
+  'panos',
+  async (context: DriverContext, guard: CredentialGuard): Promise<DriverSession> => {
     const { device, route, signal } = context;
     const connection = device.connection ?? {};
     const options = (route.options ?? {}) as PanosOptions;
@@ -56,9 +57,12 @@ export const panosDriver: PlatformDriver = {
     const prefix = options.certificate_prefix ?? 'ottr';
     const commitTimeout = parseDuration(options.commit_timeout ?? '10m') ?? 600_000;
     const { host, port, trust } = managementApi(context);
-    if (!connection.credentials)
+    const credentialName = connection.credentials;
+    if (!credentialName)
       throw new Error('connection.credentials must name the secret with the API key or user:password');
-    const credential = context.secret(connection.credentials);
+    const credential = context.secret(credentialName);
+    /** What the firewall said, without any part of the credential it may echo. */
+    const said = (node: unknown) => guard.fromDevice(messages(node));
 
     async function post(
       form: Record<string, string>,
@@ -84,7 +88,6 @@ export const panosDriver: PlatformDriver = {
           body: payload,
         },
         trust,
-        rootCertificates,
       );
       const text = response.body.toString('utf8');
       context.audit?.(text);
@@ -97,22 +100,37 @@ export const panosDriver: PlatformDriver = {
       const doc = parser.parse(text) as { response?: Xml };
       const response = doc.response;
       if (!response)
-        throw new Error(`PAN-OS answered something that is not an API response: ${text.slice(0, 200)}`);
-      if (response['@status'] !== 'success')
         throw new Error(
-          `PAN-OS ${form.type}: ${messages(response.msg ?? response.result) || 'error'} (code ${response['@code'] ?? '?'})`,
+          `PAN-OS answered something that is not an API response: ${guard.fromDevice(text.slice(0, 200))}`,
         );
+      if (response['@status'] !== 'success') {
+        const code = String(response['@code'] ?? '?');
+        // 403 is the XML API's "Forbidden" (PAN-OS XML API error codes: invalid key or insufficient rights).
+        const refused = code === '403' ? ` with the credential ${credentialName}` : '';
+        throw new Error(
+          `PAN-OS ${form.type}${refused}: ${said(response.msg ?? response.result) || 'error'} (code ${code})`,
+        );
+      }
       return response;
     }
 
     let apiKey = credential;
     if (credential.includes(':') && !/^LUFRPT/.test(credential)) {
-      const [user, ...rest] = credential.split(':');
-      const text = await post({ type: 'keygen', user: user!, password: rest.join(':') });
+      const at = credential.indexOf(':');
+      const text = await post({
+        type: 'keygen',
+        user: credential.slice(0, at),
+        password: credential.slice(at + 1),
+      });
       const response = (parser.parse(text) as { response?: Xml }).response;
-      if (response?.['@status'] !== 'success' || !response.result?.key)
-        throw new Error(`PAN-OS keygen refused: ${messages(response?.result ?? response?.msg) || 'error'}`);
-      apiKey = String(response.result.key);
+      const key = response?.result?.key;
+      // Masked the moment it exists, whatever else the answer says.
+      if (key !== undefined && key !== null && key !== '') guard.derived(String(key));
+      if (response?.['@status'] !== 'success' || !key)
+        throw new Error(
+          `PAN-OS keygen refused the credential ${credentialName}: ${said(response?.result ?? response?.msg) || 'error'}`,
+        );
+      apiKey = String(key);
     }
 
     async function commit(what: string): Promise<void> {
@@ -126,7 +144,9 @@ export const panosDriver: PlatformDriver = {
         const j = status.result?.job ?? {};
         if (j.status === 'FIN') {
           if (j.result !== 'OK')
-            throw new Error(`commit ${job} (${what}) failed: ${messages(j.details) || j.result}`);
+            throw new Error(
+              `commit ${job} (${what}) failed: ${said(j.details) || guard.fromDevice(String(j.result ?? 'no result'))}`,
+            );
           return;
         }
         if (Date.now() > deadline)
@@ -178,11 +198,16 @@ export const panosDriver: PlatformDriver = {
         const pem = /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+?-----END CERTIFICATE REQUEST-----/.exec(
           csr,
         )?.[0];
-        if (!pem) throw new Error(`PAN-OS exported no CSR for ${name}: ${csr.slice(0, 200)}`);
+        if (!pem)
+          throw new Error(`PAN-OS exported no CSR for ${name}: ${guard.fromDevice(csr.slice(0, 200))}`);
         return pem;
       },
       async install(chainPem, request): Promise<InstallReceipt> {
         const name = nameFor(request);
+        const leaf = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chainPem)?.[0];
+        if (!leaf) throw new Error('the issued chain holds no certificate');
+        // After the commit the management interface may present this certificate: its key is the firewall's own.
+        trustInstalled(trust, leaf);
         const boundary = `ottr${Date.now().toString(16)}`;
         const body = Buffer.from(
           `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}.pem"\r\nContent-Type: application/x-pem-file\r\n\r\n${chainPem}\r\n--${boundary}--\r\n`,
@@ -252,4 +277,4 @@ export const panosDriver: PlatformDriver = {
       async close() {},
     };
   },
-};
+);

@@ -53,6 +53,8 @@ export class F5Simulator {
   readonly csrs = new Map<string, { key: string; pem: string }>();
   private readonly uploads = new Map<string, Buffer>();
   private readonly tokens = new Map<string, number>();
+  /** Every token a login issued, in order (tests check each was masked and none reached a message). */
+  readonly issuedTokens: string[] = [];
   readonly profiles = new Map<string, Profile>();
   httpd: HttpdConfig;
   private runningHttpd: HttpdConfig;
@@ -248,6 +250,7 @@ export class F5Simulator {
       return this.restError(res, 401, 'Authentication failed.');
     const token = randomBytes(16).toString('hex').toUpperCase().slice(0, 26);
     this.tokens.set(token, Date.now() + this.tokenTtlMs);
+    this.issuedTokens.push(token);
     this.send(res, 200, {
       username: user,
       loginProviderName: 'tmos',

@@ -72,6 +72,8 @@ export class LighthouseSimulator {
   restarts = 0;
   private restartingUntil = 0;
   private readonly sessions = new Set<string>();
+  /** Every session a login issued, in order (tests check each was masked and none reached a message). */
+  readonly issuedSessions: string[] = [];
   private readonly sockets = new Set<Socket>();
   /** What services/https holds. */
   private configured: Served | undefined;
@@ -227,6 +229,7 @@ export class LighthouseSimulator {
       return this.fail(res, 401, vendorError(7, 41, 'Invalid login credentials'));
     const session = randomBytes(16).toString('hex');
     this.sessions.add(session);
+    this.issuedSessions.push(session);
     this.send(res, 200, { state: 'authenticated', password_expired: false, session, user: username });
   }
 
