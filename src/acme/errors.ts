@@ -17,6 +17,8 @@ export type ErrorClass =
 
 export class IssuanceError extends Error {
   override name = 'IssuanceError';
+  /** Things that went wrong besides the failure itself (a TXT value left behind): reported with the result. */
+  warnings: string[] = [];
   constructor(
     readonly errorClass: ErrorClass,
     message: string,

@@ -54,6 +54,8 @@ export interface IssuedCertificate {
   ari_id?: string;
   renewal_window?: { start: string; end: string };
   timings: { dns_ms: number; propagation_ms: number; validation_ms: number; total_ms: number };
+  /** What went wrong without stopping the issuance (an order placed again without `replaces`, a TXT left behind). */
+  warnings?: string[];
 }
 
 // acme-client throws plain Errors carrying only the problem's detail; the problem document itself is kept
@@ -180,7 +182,9 @@ export async function issueCertificate(request: IssueRequest): Promise<IssuedCer
         request.signal.reason instanceof Error
           ? request.signal.reason.message
           : String(request.signal.reason);
-      throw new IssuanceError('cancelled', `cancelled: ${reason}`);
+      const cancelled = new IssuanceError('cancelled', `cancelled: ${reason}`);
+      if (error instanceof IssuanceError) cancelled.warnings.push(...error.warnings);
+      throw cancelled;
     }
     throw error;
   }
@@ -223,8 +227,116 @@ async function issue(request: IssueRequest): Promise<IssuedCertificate> {
   };
   if (request.authority.profile) orderRequest.profile = request.authority.profile;
   if (request.replaces) orderRequest.replaces = request.replaces;
-  const order = await caStep('order', request, () => client.createOrder(orderRequest as never));
+  const warnings: string[] = [];
+  const order = await placeOrder(client, request, orderRequest, warnings);
   log?.('order', `order for ${names.length} name(s) created`);
+  try {
+    const result = await completeOrder(client, order, request, checked.csr.spki, started, warnings);
+    if (warnings.length > 0) result.warnings = warnings;
+    return result;
+  } catch (error) {
+    // The order failed after the CA created its authorizations: give them up (RFC 8555 §7.5.2), so a
+    // half-validated authorization is not left for reuse. Best effort; the failure itself is what is reported.
+    await deactivateAuthorizations(client, order, request);
+    if (error instanceof IssuanceError) {
+      error.warnings.push(...warnings);
+      throw error;
+    }
+    if (warnings.length === 0) throw error;
+    const wrapped = new IssuanceError('internal', (error as Error).message);
+    wrapped.warnings.push(...warnings);
+    throw wrapped;
+  }
+}
+
+/**
+ * Places the order. A `replaces` naming a certificate that already has a replacement order (one placed by an
+ * earlier run whose install was rolled back) is refused with 409 and, since RFC 9773 (§5, §7.4), the problem type
+ * `alreadyReplaced`; before that Boulder answered 409 with a `conflict` type (community.letsencrypt.org/t/223504)
+ * and Pebble 409 `malformed` (letsencrypt/pebble#532). It would be refused on every later run too, so the order
+ * is placed once more without `replaces` — an ordinary order, without the renewal's rate-limit exemption.
+ */
+async function placeOrder(
+  client: acme.Client,
+  request: IssueRequest,
+  orderRequest: Record<string, unknown>,
+  warnings: string[],
+): Promise<acme.Order> {
+  try {
+    return await caStep('order', request, () => client.createOrder(orderRequest as never));
+  } catch (error) {
+    if (!orderRequest.replaces || !(error instanceof IssuanceError) || !refusesReplaces(error)) throw error;
+    const refused = orderRequest.replaces;
+    delete orderRequest.replaces;
+    const warning =
+      `the CA refused the order's ARI "replaces" ${String(refused)} ` +
+      `(${error.details.problem_type ?? `HTTP ${error.details.status}`}: the certificate it names already has ` +
+      'a replacement order); ordered again without it, so this order is not an ARI renewal and counts against ' +
+      "the CA's rate limits";
+    request.log?.('order', warning);
+    warnings.push(warning);
+    return await caStep('order', request, () => client.createOrder(orderRequest as never)).catch(
+      (retryError: unknown) => {
+        if (retryError instanceof IssuanceError) retryError.warnings.push(warning);
+        throw retryError;
+      },
+    );
+  }
+}
+
+function refusesReplaces(error: IssuanceError): boolean {
+  return error.details.problem_type?.endsWith(':alreadyReplaced') === true || error.details.status === 409;
+}
+
+/**
+ * Deactivates every pending or valid authorization of a failed order (RFC 8555 §7.5.2; §7.1.6: only those two
+ * states can move to "deactivated"). Each one's current state is read first; one that cannot be read is
+ * deactivated anyway. Failures are logged, never thrown.
+ */
+async function deactivateAuthorizations(
+  client: acme.Client,
+  order: acme.Order,
+  request: IssueRequest,
+): Promise<void> {
+  const urls = order.authorizations ?? [];
+  if (urls.length === 0) return;
+  const outcomes = await Promise.all(
+    urls.map(async (url): Promise<string | undefined> => {
+      let status: string | undefined;
+      try {
+        status = (await client.getAuthorizations({ authorizations: [url] } as acme.Order))[0]?.status;
+      } catch {
+        status = undefined; // unknown: try to deactivate it all the same
+      }
+      if (status !== undefined && status !== 'pending' && status !== 'valid') return undefined;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.deactivateAuthorization({ url } as acme.Authorization);
+          return 'deactivated';
+        } catch (error) {
+          // One retry (a stale nonce, a CA hiccup); acme-client's message carries the problem's detail.
+          if (attempt < 2) continue;
+          return `${url}: ${(error as Error).message}`;
+        }
+      }
+    }),
+  );
+  const done = outcomes.filter((o) => o === 'deactivated').length;
+  const failed = outcomes.filter((o): o is string => o !== undefined && o !== 'deactivated');
+  if (done > 0) request.log?.('order', `deactivated ${done} authorization(s) of the failed order`);
+  for (const failure of failed)
+    request.log?.('order', `an authorization of the failed order could not be deactivated: ${failure}`);
+}
+
+async function completeOrder(
+  client: acme.Client,
+  order: acme.Order,
+  request: IssueRequest,
+  csrSpki: Uint8Array,
+  started: number,
+  warnings: string[],
+): Promise<IssuedCertificate> {
+  const { dns, log } = request;
   const authorizations = await caStep('authorizations', request, () => client.getAuthorizations(order));
 
   const pending: PendingChallenge[] = [];
@@ -251,10 +363,12 @@ async function issue(request: IssueRequest): Promise<IssuedCertificate> {
     await Promise.all(
       [...byTarget].map(async ([target, values]) => {
         for (const value of values) {
+          // Recorded before the write: a write that fails after Route53 took it (waiting for INSYNC, a
+          // cancellation) still leaves the value there; removing a value that is absent is a no-op.
+          written.push({ target, value });
           await dns.provider.addTxt(target, value, request.signal).catch((error: unknown) => {
             throw dnsFailure('dns_provider', error);
           });
-          written.push({ target, value });
         }
       }),
     );
@@ -277,7 +391,10 @@ async function issue(request: IssueRequest): Promise<IssuedCertificate> {
     log?.('order', `TXT records visible at every authoritative server after ${propagationMs} ms`);
 
     const validationStarted = Date.now();
-    await Promise.all(
+    // Every challenge is followed to its end before anything fails: the TXT values are not removed, nor the
+    // authorizations deactivated, while the CA is still validating another name of the order (Pebble, for one,
+    // marks an authorization valid when its validation ends even if it was deactivated meanwhile).
+    const validations = await Promise.allSettled(
       pending.map(async ({ challenge }) => {
         await caStep('challenge', request, () => client.completeChallenge(challenge));
         await caStep('challenge', request, () => client.waitForValidStatus(challenge)).catch(
@@ -293,25 +410,25 @@ async function issue(request: IssueRequest): Promise<IssuedCertificate> {
         );
       }),
     );
+    const invalid = validations.find((v): v is PromiseRejectedResult => v.status === 'rejected');
+    if (invalid) throw invalid.reason;
     validationMs = Date.now() - validationStarted;
   } finally {
     // Always: success, failure, timeout or cancellation. Only our own values go.
     const removals = await Promise.allSettled(
       written.map(({ target, value }) => dns.provider.removeTxt(target, value)),
     );
-    const failed = removals.filter((r) => r.status === 'rejected').length;
-    if (failed > 0)
-      log?.(
-        'cleanup',
-        `${failed} TXT value(s) could not be removed; they expire harmlessly but should be checked`,
-      );
+    for (const warning of leftBehind(written, removals, dns.delegateZone)) {
+      log?.('cleanup', warning);
+      warnings.push(warning);
+    }
   }
 
   const finalized = await caStep('finalize', request, () => client.finalizeOrder(order, request.csrPem));
   const chainPem = await caStep('certificate', request, () => client.getCertificate(finalized));
   const leaf = new X509Certificate(chainPem);
   const leafSpki = leaf.publicKey.export({ type: 'spki', format: 'der' });
-  if (!Buffer.from(checked.csr.spki).equals(leafSpki)) {
+  if (!Buffer.from(csrSpki).equals(leafSpki)) {
     throw new IssuanceError('ca_rejected', "the issued certificate does not carry the CSR's public key");
   }
   const result: IssuedCertificate = {
@@ -334,6 +451,36 @@ async function issue(request: IssueRequest): Promise<IssuedCertificate> {
   }
   result.timings.total_ms = Date.now() - started;
   return result;
+}
+
+/**
+ * One warning per record set that kept a value this issuance wrote. Route53 records have no expiry (the TTL
+ * only bounds caching), so the value stays in the delegate zone until someone deletes it; and the provider
+ * removes only the values its own order wrote, so no later rotation of the name takes it away either.
+ */
+function leftBehind(
+  written: { target: string; value: string }[],
+  removals: PromiseSettledResult<void>[],
+  delegateZone: string,
+): string[] {
+  const byTarget = new Map<string, { values: string[]; reason: string }>();
+  removals.forEach((removal, i) => {
+    if (removal.status !== 'rejected') return;
+    const { target, value } = written[i]!;
+    const entry = byTarget.get(target) ?? {
+      values: [],
+      reason: String((removal.reason as Error)?.message ?? removal.reason).slice(0, 300),
+    };
+    entry.values.push(value);
+    byTarget.set(target, entry);
+  });
+  return [...byTarget].map(
+    ([target, { values, reason }]) =>
+      `the TXT record ${target} in the delegate zone ${delegateZone} still holds ${values.length} challenge ` +
+      `value(s) this run wrote (${values.map((v) => `"${v}"`).join(', ')}): removing them failed (${reason}). ` +
+      'Route53 records do not expire and later rotations of this name remove only their own values: delete ' +
+      'these values from the record set (keep any other value in it).',
+  );
 }
 
 function dnsFailure(errorClass: 'dns_provider' | 'dns_propagation', error: unknown): IssuanceError {

@@ -2,6 +2,8 @@ import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IssuanceError } from '../../src/acme/errors.ts';
 import { type IssueRequest, issueCertificate } from '../../src/acme/issue.ts';
+import { DnsError } from '../../src/dns/errors.ts';
+import type { TxtProvider } from '../../src/dns/provider.ts';
 import type { Authority, Device } from '../../src/model/types.ts';
 import { DELEGATE_ZONE, type DnsLab } from '../lab/dns/lab.ts';
 import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
@@ -106,6 +108,18 @@ describe('issuance against Pebble with DNS-01 through the delegate zone', () => 
     });
   });
 
+  it("Debian's Pebble 2.4 takes the same `replaces` twice (it has no ARI): the lab proxy emulates the refusal", async () => {
+    // Pebble 2.4's acme.Order has no `replaces` field, so it is ignored; alreadyReplaced came in Pebble 2.10
+    // (letsencrypt/pebble #532). test/integration/acme-faults.test.ts covers the refusal through the proxy.
+    const d = device('replace-twice.example.com');
+    lab.addAliases([d.common_name]);
+    const first = await issueCertificate(request(d, await deviceCsr(d)));
+    for (let i = 0; i < 2; i++) {
+      const again = await issueCertificate(request(d, await deviceCsr(d), { replaces: first.ari_id! }));
+      expect(again.warnings).toBeUndefined();
+    }
+  });
+
   it('issues a wildcard with its apex, both validated at one alias target', async () => {
     const d = device('wild.example.com', ['*.wild.example.com']);
     lab.addAliases(['wild.example.com']);
@@ -194,4 +208,54 @@ describe('issuance against Pebble with DNS-01 through the delegate zone', () => 
     expect(error.message).toContain(lab.server);
     expect(lab.store.get(lab.delegate, target, 'TXT')).toBeUndefined();
   });
+
+  it('reports a TXT value it could not remove as a warning naming the record and the delegate zone', async () => {
+    const d = device('left.example.com');
+    lab.addAliases([d.common_name]);
+    const target = `left.example.com.${DELEGATE_ZONE}`;
+    const req = request(d, await deviceCsr(d));
+    req.dns.provider = refusingRemoval(req.dns.provider);
+    const lines: string[] = [];
+    req.log = (step, message) => lines.push(`${step}: ${message}`);
+    const issued = await issueCertificate(req);
+    const left = lab.store.get(lab.delegate, target, 'TXT');
+    expect(left?.values).toHaveLength(1);
+    expect(issued.warnings).toHaveLength(1);
+    const [warning] = issued.warnings!;
+    expect(warning).toContain(`the TXT record ${target} in the delegate zone ${DELEGATE_ZONE}`);
+    expect(warning).toContain(`"${left!.values[0]}"`);
+    expect(warning).toContain('AccessDenied');
+    expect(warning).toMatch(/do not expire/);
+    expect(warning).toMatch(/later rotations of this name remove only their own values/);
+    expect(warning).not.toMatch(/harmless/);
+    expect(lines).toContain(`cleanup: ${warning}`);
+    lab.store.delete(lab.delegate, target, 'TXT');
+  });
+
+  it('carries the TXT warning on a failed issuance too', async () => {
+    const d = device('left-failed.example.com');
+    lab.addAliases([d.common_name]);
+    const target = `left-failed.example.com.${DELEGATE_ZONE}`;
+    lab.store.hidden.add(target);
+    const req = request(d, await deviceCsr(d));
+    req.dns.provider = refusingRemoval(req.dns.provider);
+    req.dns.propagationTimeoutMs = 300;
+    const error = (await issueCertificate(req).catch((e: unknown) => e)) as IssuanceError;
+    lab.store.hidden.delete(target);
+    expect(error.errorClass).toBe('dns_propagation');
+    expect(error.warnings).toEqual([
+      expect.stringContaining(`the TXT record ${target} in the delegate zone`),
+    ]);
+    lab.store.delete(lab.delegate, target, 'TXT');
+  });
 });
+
+/** The delegate zone's provider, except that every removal is refused as Route53 refuses a missing permission. */
+function refusingRemoval(provider: TxtProvider): TxtProvider {
+  return {
+    addTxt: (name, value, signal) => provider.addTxt(name, value, signal),
+    removeTxt: async (name) => {
+      throw new DnsError('denied', `Route53 remove TXT at ${name}: AccessDenied: not authorized`);
+    },
+  };
+}
