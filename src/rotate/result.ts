@@ -12,6 +12,11 @@ export interface RotationResult {
     sha256_fingerprint: string;
     rotated_at: string;
     renewal_window?: { start: string; end: string };
+    /**
+     * The issued chain as PEM, leaf first, then the intermediates (public data). The report derives the record
+     * (serial, validity, issuer, fingerprint) from it and checks its chain: a rotated result without it is refused.
+     */
+    pem?: string;
   };
   /** What the device served before this run, when it could be read. */
   previous?: { serial: string; not_after: string };

@@ -19,9 +19,13 @@ export interface RotateOptions {
   ): Promise<IssuedCertificate>;
   /** The authority's roots, to verify the served chain. */
   rootsPem: string[];
+  /** Roots a management API's certificate may chain to when it is not pinned (never the public bundle). */
+  managementRootsPem?: string[];
   expectedIssuers?: string[];
   key: KeyPolicy;
   secret(name: string): string;
+  /** Masks a token the driver derives from a credential (keygen API key, auth token, session), at once. */
+  mask?(value: string): void;
   log?(phase: string, message: string): void;
   now?(): Date;
   dryRun?: boolean;
@@ -103,9 +107,10 @@ export async function rotateDevice(
           device,
           route,
           secret: options.secret,
+          ...(options.mask ? { mask: options.mask } : {}),
           log: (m) => log(phase, m),
           signal: controller.signal,
-          trustedRoots: options.rootsPem,
+          trustedRoots: options.managementRootsPem ?? [],
           ...(options.audit ? { audit: options.audit } : {}),
         })
         .catch((e: unknown) => {
@@ -152,6 +157,7 @@ export async function rotateDevice(
       ? { serial: result.previous.serial, ...(previousAriId ? { ari_id: previousAriId } : {}) }
       : undefined;
     const issued = await timed('order', () => options.issue(csrPem, device, previous));
+    if (issued.warnings?.length) result.warnings = [...(result.warnings ?? []), ...issued.warnings];
 
     receipt = await timed('install', async () => {
       const r = await session!.install(issued.chain_pem, request).catch((e: unknown) => {
@@ -205,17 +211,21 @@ export async function rotateDevice(
       sha256_fingerprint: issued.sha256_fingerprint,
       rotated_at: now().toISOString(),
       ...(issued.renewal_window ? { renewal_window: issued.renewal_window } : {}),
+      pem: issued.chain_pem,
     };
     await timed('cleanup', () => session!.cleanup(receipt!)).catch((e: unknown) => {
       result.warnings = [
+        ...(result.warnings ?? []),
         `the previous certificate could not be removed from the device: ${(e as Error).message}`,
       ];
     });
     return result;
   } catch (error) {
     if (error instanceof PhaseError) fail(error.errorClass, error.message);
-    else if (error instanceof IssuanceError) fail(error.errorClass, error.message);
-    else fail('internal', (error as Error).message);
+    else if (error instanceof IssuanceError) {
+      fail(error.errorClass, error.message);
+      if (error.warnings.length > 0) result.warnings = [...(result.warnings ?? []), ...error.warnings];
+    } else fail('internal', (error as Error).message);
     if (session && receipt && (phase === 'install' || phase === 'verify')) {
       await timed('rollback', () => rollBack(session!, receipt!, result)).catch((e: unknown) => {
         result.rollback = { restored: false, message: `rollback failed: ${(e as Error).message}` };

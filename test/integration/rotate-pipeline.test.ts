@@ -1,6 +1,9 @@
+import { X509Certificate } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { certificateEvidence } from '../../src/gitops/accept-results.ts';
 import type { Authority, Device, Route } from '../../src/model/types.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
+import { pemCertificates } from '../../src/util/pem.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { TlsDevice } from '../lab/devices/tls-device.ts';
 import type { DnsLab } from '../lab/dns/lab.ts';
@@ -92,6 +95,20 @@ describe('rotateDevice through every phase', () => {
     });
     for (const message of sim.received) expect(message).not.toMatch(/PRIVATE KEY/);
     expect(JSON.stringify(result)).not.toMatch(/PRIVATE KEY/);
+    // The issued chain travels with the result, leaf first: the report derives the record from it.
+    const chain = pemCertificates(result.certificate!.pem!).map((pem) => new X509Certificate(pem));
+    expect(chain.length).toBeGreaterThan(1);
+    expect(chain[0]!.serialNumber.toLowerCase()).toBe(result.certificate!.serial);
+    const evidence = certificateEvidence(
+      result,
+      device,
+      { rootsPem: roots },
+      {
+        notBeforeFloor: Date.now() - 2 * 3_600_000,
+        now: new Date(),
+      },
+    );
+    expect(evidence).not.toHaveProperty('problems');
   });
 
   it('rolls back when the device keeps serving the old certificate after activation', async () => {

@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 
 const DOCS = 'https://docs.github.com/rest';
 const BOT = { login: 'ottr-lab[bot]', id: 1, type: 'Bot' };
+/** Who a token acts as when `logins` does not name it: the workflow's GITHUB_TOKEN. */
+export const DEFAULT_TOKEN_LOGIN = 'github-actions[bot]';
 
 export interface EmulatedIssue {
   repo: string;
@@ -43,6 +45,20 @@ export interface EmulatedRepo {
   nextNumber: number;
 }
 
+/** A commit status (GitHub's `status` schema), as created through POST /repos/{owner}/{repo}/statuses/{sha}. */
+export interface EmulatedStatus {
+  repo: string;
+  sha: string;
+  id: number;
+  state: 'error' | 'failure' | 'pending' | 'success';
+  context: string;
+  description: string | null;
+  target_url: string | null;
+  /** The login of the token that created it. */
+  creator: string;
+  created_at: string;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -70,9 +86,11 @@ const validationFailed = (errors: Record<string, unknown>[]) =>
   new HttpError(422, { message: 'Validation Failed', errors, documentation_url: DOCS, status: '422' });
 
 /**
- * The subset of GitHub's REST API (and one GraphQL mutation) that pull request publishing and issue
- * notifications use, with GitHub's response and error shapes, pagination by Link header and state kept in
- * public arrays for assertions. Every request needs an `authorization` header, as with the real API.
+ * The subset of GitHub's REST API (and one GraphQL mutation) that pull request publishing, issue notifications
+ * and the rotations branch's commit statuses use, with GitHub's response and error shapes, pagination by Link
+ * header and state kept in public arrays for assertions. Every request needs an `authorization` header, as with
+ * the real API. A token acts as the login `logins` maps it to (DEFAULT_TOKEN_LOGIN, the workflow's
+ * GITHUB_TOKEN, otherwise): that login is the `creator` of the statuses it creates.
  */
 export class GitHubEmulator {
   private server: Server | undefined;
@@ -86,6 +104,10 @@ export class GitHubEmulator {
   readonly dispatches: { repo: string; event_type: string; client_payload: unknown }[] = [];
   /** When non-empty, only these tokens are accepted (401 "Bad credentials" otherwise). */
   readonly tokens = new Set<string>();
+  /** Who each token acts as (a status's `creator`); a token not named here is DEFAULT_TOKEN_LOGIN. */
+  readonly logins = new Map<string, string>();
+  /** Commit statuses, oldest first. */
+  readonly statuses: EmulatedStatus[] = [];
   private faults: Fault[] = [];
   private nextId = 1000;
   private clock = Date.parse('2026-11-23T06:00:00Z');
@@ -191,7 +213,7 @@ export class GitHubEmulator {
     }
 
     try {
-      const answer = this.route(method, url, body);
+      const answer = this.route(method, url, body, this.logins.get(token) ?? DEFAULT_TOKEN_LOGIN);
       this.send(res, answer.status, answer.body, answer.headers);
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
@@ -222,8 +244,25 @@ export class GitHubEmulator {
     method: string,
     url: URL,
     body: unknown,
+    login: string,
   ): { status: number; body: unknown; headers?: Record<string, string> } {
     if (method === 'POST' && url.pathname === '/graphql') return { status: 200, body: this.graphql(body) };
+    // repos/create-commit-status
+    const createStatus = /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([^/]+)$/.exec(url.pathname);
+    if (createStatus && method === 'POST')
+      return this.createStatus(`${createStatus[1]}/${createStatus[2]}`, createStatus[3]!, body, login);
+    // repos/list-commit-statuses-for-ref (also the legacy GET /repos/{owner}/{repo}/statuses/{ref})
+    const listStatuses =
+      /^\/repos\/([^/]+)\/([^/]+)\/commits\/(.+)\/statuses$/.exec(url.pathname) ??
+      (method === 'GET' ? createStatus : null);
+    if (listStatuses && method === 'GET') {
+      const key = `${listStatuses[1]}/${listStatuses[2]}`;
+      const repo = this.repos.get(key);
+      if (!repo) throw notFound();
+      const sha = this.resolveCommit(repo, decodeURIComponent(listStatuses[3]!));
+      const list = this.statuses.filter((st) => st.repo === key && st.sha === sha).reverse();
+      return this.page(url, list, (st) => this.statusJson(st));
+    }
     const dispatch = /^\/repos\/([^/]+)\/([^/]+)\/dispatches$/.exec(url.pathname);
     if (dispatch && method === 'POST') return this.repositoryDispatch(`${dispatch[1]}/${dispatch[2]}`, body);
     const match = /^\/repos\/([^/]+)\/([^/]+)\/(pulls|issues)(?:\/(\d+)(?:\/(labels|comments))?)?\/?$/.exec(
@@ -485,6 +524,94 @@ export class GitHubEmulator {
     }
     issue.updated_at = now;
     return issue;
+  }
+
+  /** The commit a SHA, branch or tag names in the repository's git directory; 422 as GitHub answers otherwise. */
+  private resolveCommit(repo: EmulatedRepo, ref: string): string {
+    const none = () =>
+      new HttpError(422, {
+        message: `No commit found for SHA: ${ref}`,
+        documentation_url: DOCS,
+        status: '422',
+      });
+    if (!repo.gitDir) {
+      if (!/^[0-9a-f]{40}$/i.test(ref)) throw none();
+      return ref.toLowerCase();
+    }
+    for (const candidate of [ref, `refs/heads/${ref}`, `refs/tags/${ref}`]) {
+      try {
+        return execFileSync(
+          'git',
+          ['--git-dir', repo.gitDir, 'rev-parse', '--verify', '--quiet', `${candidate}^{commit}`],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+        ).trim();
+      } catch {
+        // next form
+      }
+    }
+    throw none();
+  }
+
+  /**
+   * POST /repos/{owner}/{repo}/statuses/{sha} (repos/create-commit-status): 201 with the status; 422 when the sha
+   * is not 40 hex digits, names no commit, or the state is not one of error, failure, pending, success.
+   */
+  private createStatus(key: string, sha: string, body: unknown, login: string) {
+    const repo = this.repos.get(key);
+    if (!repo) throw notFound();
+    if (!/^[0-9a-f]{40}$/i.test(sha))
+      throw validationFailed([
+        { resource: 'Status', code: 'custom', field: 'sha', message: 'sha must be a 40 character SHA1' },
+      ]);
+    const commit = this.resolveCommit(repo, sha);
+    const input = (body ?? {}) as Record<string, unknown>;
+    if (!['error', 'failure', 'pending', 'success'].includes(String(input.state)))
+      throw validationFailed([
+        { resource: 'Status', code: 'custom', field: 'state', message: 'state is not included in the list' },
+      ]);
+    const status: EmulatedStatus = {
+      repo: key,
+      sha: commit,
+      id: this.nextId++,
+      state: input.state as EmulatedStatus['state'],
+      context: typeof input.context === 'string' && input.context !== '' ? input.context : 'default',
+      description: typeof input.description === 'string' ? input.description : null,
+      target_url: typeof input.target_url === 'string' ? input.target_url : null,
+      creator: login,
+      created_at: this.now(),
+    };
+    this.statuses.push(status);
+    return { status: 201, body: this.statusJson(status) };
+  }
+
+  private statusJson(status: EmulatedStatus) {
+    return {
+      url: `${this.url}/repos/${status.repo}/statuses/${status.sha}`,
+      avatar_url: null,
+      id: status.id,
+      node_id: `SC_lab${status.id}`,
+      state: status.state,
+      description: status.description,
+      target_url: status.target_url,
+      context: status.context,
+      created_at: status.created_at,
+      updated_at: status.created_at,
+      creator: this.userJson(status.creator),
+    };
+  }
+
+  /** GitHub's simple-user for a login (a `[bot]` login is a Bot). */
+  private userJson(login: string) {
+    let id = 0;
+    for (const c of login) id = (id * 31 + c.charCodeAt(0)) >>> 0;
+    return {
+      login,
+      id,
+      node_id: `U_lab${id}`,
+      type: login.endsWith('[bot]') ? 'Bot' : 'User',
+      site_admin: false,
+      html_url: `https://github.com/${login.replace(/\[bot\]$/, '')}`,
+    };
   }
 
   /** Only `enablePullRequestAutoMerge`, answered the way GitHub's GraphQL API does (errors inside a 200). */
