@@ -39,7 +39,18 @@ function countsLine(plan: Plan, t: Tally): string {
     `${t.noRoute} without route`,
   ];
   if (c.not_selected > 0) parts.push(`${c.not_selected} not selected`);
-  return `${parts.join(', ')} (of ${c.devices} devices); ${c.jobs} job${c.jobs === 1 ? '' : 's'}, at most ${plan.max_parallel} in parallel`;
+  const environments = new Map<string, number>();
+  for (const entry of plan.matrix.include)
+    if (entry.environment)
+      environments.set(entry.environment, (environments.get(entry.environment) ?? 0) + 1);
+  const where =
+    environments.size > 0
+      ? ` (${[...environments]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([env, n]) => `${env}: ${n}`)
+          .join(', ')})`
+      : '';
+  return `${parts.join(', ')} (of ${c.devices} devices); ${c.jobs} job${c.jobs === 1 ? '' : 's'}${where}, at most ${plan.max_parallel} in parallel`;
 }
 
 const MD_SPECIAL = /[\\|*_`[\]<>&#~]/g;

@@ -452,7 +452,7 @@ describe('summary', () => {
     expect(text).toContain('Skipped, invalid or without route (1):');
     expect(text).not.toContain('lb-01');
     expect(text.trimEnd().split('\n').at(-1)).toBe(
-      '3 due, 0 deferred, 1 not due, 1 invalid, 0 without route (of 5 devices); 3 jobs, at most 20 in parallel',
+      '3 due, 0 deferred, 1 not due, 1 invalid, 0 without route (of 5 devices); 3 jobs (pki-dc1: 3), at most 20 in parallel',
     );
     expect(planText(plan, { verbose: true })).toContain('lb-01');
     // Columns line up.
