@@ -4,6 +4,7 @@
  * SSM tags it may target. The same functions serve `ottr validate` and the run-time checks of rotation, so both
  * refuse exactly the same things.
  */
+import { BlockList, isIP } from 'node:net';
 import { dnsNameProblem } from './dns-name.ts';
 import { error, type Finding, warning } from './findings.ts';
 import type { Device, SecretPurpose, Settings } from './types.ts';
@@ -140,6 +141,22 @@ export function deviceBoundaryFindings(
     const problem = nameGrantProblem(settings, dc, name);
     if (problem) findings.push(error(path, `"${name}" ${problem}`, 'value'));
   }
+  const address = device.ip_address;
+  const blocks =
+    settings.networks && Object.hasOwn(settings.networks, dc) ? settings.networks[dc] : undefined;
+  if (
+    address !== undefined &&
+    blocks &&
+    isIP(address) !== 0 &&
+    !networkList(blocks).check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')
+  )
+    findings.push(
+      error(
+        ['ip_address'],
+        `${address} is outside the networks of data center ${dc} (networks.${dc}: ${blocks.join(', ')}); a device file cannot send its credential elsewhere`,
+        'value',
+      ),
+    );
   const tag = connection.instance_tag;
   if (tag) {
     const allowed = settings.ssm?.instance_tags?.[dc] ?? [];
@@ -154,6 +171,42 @@ export function deviceBoundaryFindings(
       );
   }
   return findings;
+}
+
+const networkLists = new Map<string, BlockList>();
+
+/** A data center's CIDR blocks as a BlockList (cached: one per distinct list). */
+function networkList(blocks: readonly string[]): BlockList {
+  const key = blocks.join(',');
+  let list = networkLists.get(key);
+  if (!list) {
+    list = new BlockList();
+    for (const block of blocks) {
+      const parsed = parseCidr(block);
+      if (parsed) list.addSubnet(parsed.address, parsed.prefix, parsed.family);
+    }
+    networkLists.set(key, list);
+  }
+  return list;
+}
+
+/** `10.0.0.0/8` → its parts, or undefined when it is not a CIDR block. */
+export function parseCidr(
+  block: string,
+): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const at = block.lastIndexOf('/');
+  const address = block.slice(0, at);
+  const prefix = Number(block.slice(at + 1));
+  const version = isIP(address);
+  if (
+    at <= 0 ||
+    version === 0 ||
+    !Number.isInteger(prefix) ||
+    prefix < 0 ||
+    prefix > (version === 4 ? 32 : 128)
+  )
+    return undefined;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
 /** Secrets that settings themselves name, with the purpose each must be declared with. */
@@ -248,6 +301,17 @@ export function settingsBoundaryFindings(settings: Settings): Finding[] {
         );
     });
   }
+  for (const [dc, blocks] of Object.entries(settings.networks ?? {}))
+    blocks.forEach((block, i) => {
+      if (!parseCidr(block))
+        findings.push(
+          error(
+            ['networks', dc, i],
+            `"${block}" is not a CIDR block (e.g. 192.0.2.0/24 or 2001:db8::/32)`,
+            'value',
+          ),
+        );
+    });
   (settings.management_trust?.authorities ?? []).forEach((key, i) => {
     const authority = Object.hasOwn(settings.authorities, key) ? settings.authorities[key] : undefined;
     if (!authority)

@@ -147,6 +147,8 @@ export interface Settings {
   runners: { default?: string[]; by_data_center?: Record<string, string[]> };
   secrets: Record<string, SecretDeclaration>;
   names?: Record<string, NamePolicy>;
+  /** CIDR blocks per data center that its devices' ip_address must lie in. */
+  networks?: Record<string, string[]>;
   management_trust?: { authorities?: string[]; roots_files?: string[] };
   ssm?: { instance_tags?: Record<string, { key: string; value?: string }[]> };
   limits?: { max_parallel?: number; max_jobs?: number; shard_concurrency?: number; timeout?: string };

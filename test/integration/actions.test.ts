@@ -49,7 +49,7 @@ describe('actions/plan run as the runner runs it', () => {
   const repo = join(scratch, 'repo');
   cpSync(PROJECT_ROOT, repo, {
     recursive: true,
-    filter: (src) => !/node_modules|\/\.git$|\/tmp$/.test(src),
+    filter: (src) => !/node_modules|\/\.git$|\/tmp$|\/\.bench$/.test(src),
   });
 
   it('outputs the matrix and counts, writes the plan file and a job summary with the gantt', async () => {

@@ -85,6 +85,15 @@ function hostileFirewall(
   ].join('\n');
 }
 
+/** Loopback, where the attacker listens, becomes part of sfo1's declared network. */
+function allowLoopback(r: TempRepo): void {
+  const settings = readFileSync(join(r.root, 'routing/settings.yaml'), 'utf8');
+  r.write(
+    'routing/settings.yaml',
+    settings.replace('sfo1: [192.0.2.0/24]', 'sfo1: [192.0.2.0/24, 127.0.0.0/8]'),
+  );
+}
+
 /** The line of a file on which `text` first appears (1-based). */
 function lineOf(content: string, text: string): number {
   return content.split('\n').findIndex((l) => l.includes(text)) + 1;
@@ -98,6 +107,8 @@ interface Attack {
   at: string;
   field: string;
   message: RegExp;
+  /** Each case isolates one defence: loopback (the attacker) counts as sfo1's network unless the case says not. */
+  loopbackIsSfo1?: false;
 }
 
 const FILE = 'inventory/sfo1/fw-sfo1-66.yaml';
@@ -192,6 +203,15 @@ const ATTACKS: Attack[] = [
     message: /is a wildcard, and names.sfo1.wildcards does not allow wildcards in sfo1/,
   },
   {
+    name: "the data center's own credential, aimed at a host outside its networks with the attacker's pin",
+    file: FILE,
+    content: () => hostileFirewall({ credentials: 'PANOS_SFO1_API_KEY' }),
+    at: 'ip_address:',
+    field: 'ip_address',
+    message: /127.0.0.1 is outside the networks of data center sfo1 \(networks.sfo1: 192.0.2.0\/24\)/,
+    loopbackIsSfo1: false,
+  },
+  {
     name: 'a new data center folder nobody declared (no runners, no names, no code owner)',
     file: 'inventory/lab9/fw-sfo1-66.yaml',
     content: () => hostileFirewall({ dataCenter: 'lab9' }),
@@ -204,6 +224,7 @@ const ATTACKS: Attack[] = [
 describe('a hostile inventory file is refused at the exact line, and gets nothing', () => {
   it.each(ATTACKS)('$name', async (attack) => {
     repo = makeRepo({ withSampleInventory: true });
+    if (attack.loopbackIsSfo1 !== false) allowLoopback(repo);
     const content = attack.content();
     repo.write(attack.file, content);
     const validate = await runCli(['validate', '--root', repo.root, '--format', 'json']);
@@ -258,6 +279,7 @@ describe('a hostile inventory file is refused at the exact line, and gets nothin
 
   it('two devices may hold one name only when both files say so (an HA pair)', async () => {
     repo = makeRepo({ withSampleInventory: true });
+    allowLoopback(repo);
     const pair = hostileFirewall({ names: ['fw-sfo1-66.mgmt.example.com', 'vpn-sfo1.example.com'] }).replace(
       'connection:',
       'shares_names_with: [fw-sfo1-01]\nconnection:',

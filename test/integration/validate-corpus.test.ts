@@ -12,7 +12,7 @@ const BASE = [
   'os_version: "10.2.4"', // 7
   'device_model: PA-3220', // 8
   'data_center: sfo1', // 9
-  'ip_address: 10.0.0.1', // 10
+  'ip_address: 192.0.2.1', // 10
   'certificate_authority: lets_encrypt', // 11
   'connection:', // 12
   '  port: 443', // 13

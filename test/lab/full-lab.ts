@@ -154,6 +154,9 @@ export async function startFullLab(options: FullLabOptions = {}): Promise<FullLa
       nameservers: [ca.dns.server],
     });
     settings.setIn(['limits', 'timeout'], '2m');
+    // Every lab device listens on loopback: that is the lab data centers' network.
+    const networks = settings.get('networks') as YAMLMap | undefined;
+    for (const pair of networks?.items ?? []) networks!.set(pair.key, settings.createNode(['127.0.0.0/8']));
     writeFileSync(join(repo, 'routing/settings.yaml'), settings.toString({ lineWidth: 0 }));
 
     const routes = parseDocument(readFileSync(join(sample, 'routing/routes.yaml'), 'utf8'));

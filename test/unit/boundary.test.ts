@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { deviceBoundaryFindings, nameGrantProblem, secretGrantProblem } from '../../src/model/boundary.ts';
+import {
+  deviceBoundaryFindings,
+  nameGrantProblem,
+  parseCidr,
+  secretGrantProblem,
+} from '../../src/model/boundary.ts';
 import type { Device, Settings } from '../../src/model/types.ts';
 
 const settings: Settings = {
@@ -17,6 +22,7 @@ const settings: Settings = {
     sfo1: { suffixes: ['mgmt.example.com', 'Example.NET.'] },
     ams2: { suffixes: ['ams2.example.com'], wildcards: true },
   },
+  networks: { ams2: ['198.51.100.0/24', '2001:db8:a::/48'] },
   ssm: { instance_tags: { ams2: [{ key: 'ottr:target' }, { key: 'Name', value: 'web-1' }] } },
 };
 
@@ -175,6 +181,27 @@ describe('deviceBoundaryFindings', () => {
     ]);
   });
 
+  it("ip_address must lie in the data center's networks (IPv4 and IPv6); a data center without networks is not bound", () => {
+    const at = (ip: string, dc = 'ams2') =>
+      deviceBoundaryFindings(
+        device({
+          ip_address: ip,
+          data_center: dc,
+          common_name: dc === 'ams2' ? 'app-1.ams2.example.com' : 'a.mgmt.example.com',
+        }),
+        settings,
+        route,
+      ).map((f) => f.message);
+    expect(at('198.51.100.7')).toEqual([]);
+    expect(at('2001:db8:a::7')).toEqual([]);
+    expect(at('198.51.101.7')).toEqual([
+      '198.51.101.7 is outside the networks of data center ams2 (networks.ams2: 198.51.100.0/24, 2001:db8:a::/48); a device file cannot send its credential elsewhere',
+    ]);
+    expect(at('2001:db8:b::7')[0]).toMatch(/is outside the networks of data center ams2/);
+    expect(at('127.0.0.1')[0]).toMatch(/is outside the networks/);
+    expect(at('203.0.113.9', 'sfo1')).toEqual([]);
+  });
+
   it('the passphrase secret is bound like the credential', () => {
     const findings = deviceBoundaryFindings(
       device({
@@ -186,5 +213,14 @@ describe('deviceBoundaryFindings', () => {
       { name: 'web', platform: 'linux-ssh' },
     );
     expect(findings.map((f) => f.path.join('.'))).toEqual(['connection.passphrase_credentials']);
+  });
+});
+
+describe('parseCidr', () => {
+  it('reads IPv4 and IPv6 blocks and refuses anything else', () => {
+    expect(parseCidr('192.0.2.0/24')).toEqual({ address: '192.0.2.0', prefix: 24, family: 'ipv4' });
+    expect(parseCidr('2001:db8::/32')).toEqual({ address: '2001:db8::', prefix: 32, family: 'ipv6' });
+    for (const bad of ['192.0.2.0', '192.0.2.0/33', '2001:db8::/129', 'example.com/24', '/24', '192.0.2.0/x'])
+      expect(parseCidr(bad)).toBeUndefined();
   });
 });
