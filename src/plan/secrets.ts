@@ -5,6 +5,8 @@ import type { Device, Settings } from '../model/types.ts';
 export const ENVIRONMENT_PREFIX = 'pki-';
 /** The report job's environment: the App key and the notification secrets, never a device credential. */
 export const REPORT_ENVIRONMENT = 'pki-report';
+/** The discovery job's environment (sync.yml): the App key and a read-only AWS role. */
+export const SYNC_ENVIRONMENT = 'pki-sync';
 /**
  * The secret slots of a rotate job (OTTR_SECRET_1…8 in rotate.yml). One device needs at most five (credential,
  * passphrase, account key, EAB kid and HMAC); the plan never puts more names than this into one entry.

@@ -1,6 +1,12 @@
 import type { DeviceRecord } from '../model/device-file.ts';
 import type { SecretPurpose, Settings } from '../model/types.ts';
-import { deviceSecrets, environmentFor, REPORT_ENVIRONMENT, reportSecrets } from '../plan/secrets.ts';
+import {
+  deviceSecrets,
+  environmentFor,
+  REPORT_ENVIRONMENT,
+  reportSecrets,
+  SYNC_ENVIRONMENT,
+} from '../plan/secrets.ts';
 
 export interface EnvironmentSecret {
   name: string;
@@ -47,11 +53,17 @@ export function secretsByEnvironment(
       .map(([name, users]) => ({ name, purpose: purposeOf(name), used_by: users.sort() })),
   }));
   const report = new Set(reportSecrets(settings));
-  for (const [name, declared] of Object.entries(settings.secrets ?? {}))
-    if (declared.purpose === 'github_app') report.add(name);
+  const app = Object.entries(settings.secrets ?? {})
+    .filter(([, declared]) => declared.purpose === 'github_app')
+    .map(([name]) => name);
+  for (const name of app) report.add(name);
   needs.push({
     environment: REPORT_ENVIRONMENT,
     secrets: [...report].sort().map((name) => ({ name, purpose: purposeOf(name), used_by: [] })),
+  });
+  needs.push({
+    environment: SYNC_ENVIRONMENT,
+    secrets: app.sort().map((name) => ({ name, purpose: purposeOf(name), used_by: [] })),
   });
   return needs;
 }

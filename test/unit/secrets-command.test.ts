@@ -23,7 +23,12 @@ describe('ottr secrets', () => {
     const run = await runCli(['secrets', '--root', repo.root, '--format', 'json']);
     expect(run.code, run.output).toBe(0);
     const { environments } = JSON.parse(run.stdout) as Listing;
-    expect(environments.map((e) => e.environment)).toEqual(['pki-ams2', 'pki-sfo1', 'pki-report']);
+    expect(environments.map((e) => e.environment)).toEqual([
+      'pki-ams2',
+      'pki-sfo1',
+      'pki-report',
+      'pki-sync',
+    ]);
     const names = (env: string) =>
       environments.find((e) => e.environment === env)!.secrets.map((s) => s.name);
     expect(names('pki-sfo1')).toEqual([
@@ -43,6 +48,7 @@ describe('ottr secrets', () => {
       'PANOS_AMS2_API_KEY',
     ]);
     expect(names('pki-report')).toEqual(['OTTR_APP_PRIVATE_KEY', 'SLACK_WEBHOOK_URL']);
+    expect(names('pki-sync')).toEqual(['OTTR_APP_PRIVATE_KEY']);
     const panos = environments[1]!.secrets.find((s) => s.name === 'PANOS_SFO1_API_KEY')!;
     expect(panos).toEqual({
       name: 'PANOS_SFO1_API_KEY',

@@ -16,6 +16,7 @@ Prints, per GitHub environment, every secret name the repository needs there:
                      authorities' account keys (and EAB values)
   pki-report         the report job: Slack, the event webhook, the GitHub App key; never a
                      device credential
+  pki-sync           the discovery job (sync.yml): the GitHub App key only
 Each rotate job is given only the secrets of its own devices (the plan names them per matrix
 entry, at most 8); an environment holds at most 100 secrets of at most 48 KB each.
 
