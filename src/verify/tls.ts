@@ -52,6 +52,9 @@ export interface Expected {
   now?: Date;
 }
 
+/** How far ahead of our clock a device's certificate may start. */
+const CLOCK_SKEW_MS = 60_000;
+
 const normaliseSerial = (s: string) => s.toLowerCase().replace(/:/g, '').replace(/^0+/, '');
 
 /** Every way the served chain differs from what was issued; empty when the device serves the new certificate. */
@@ -72,7 +75,7 @@ export function servedChainProblems(chain: X509Certificate[], expected: Expected
     if (leaf.checkHost(probe) === undefined) problems.push(`the served certificate does not cover ${name}`);
   }
   const now = (expected.now ?? new Date()).getTime();
-  if (Date.parse(leaf.validFrom) > now + 60_000)
+  if (Date.parse(leaf.validFrom) > now + CLOCK_SKEW_MS)
     problems.push(`the served certificate is not valid before ${leaf.validFrom}`);
   if (Date.parse(leaf.validTo) <= now) problems.push(`the served certificate expired at ${leaf.validTo}`);
   if (
@@ -91,24 +94,48 @@ export function servedChainProblems(chain: X509Certificate[], expected: Expected
     ...chainProblems(
       chain,
       expected.rootsPem.map((pem) => new X509Certificate(pem)),
+      new Date(now),
     ),
   );
   return problems;
 }
 
-/** The chain must link leaf → intermediates → one of the roots by signatures, each within its validity. */
-export function chainProblems(chain: X509Certificate[], roots: X509Certificate[]): string[] {
+/**
+ * The chain must link leaf → intermediates → one of the roots by signatures, each within its validity at `now`
+ * (the leaf's own validity is the caller's to judge; every intermediate on the path and the root reached are
+ * checked here).
+ */
+export function chainProblems(
+  chain: X509Certificate[],
+  roots: X509Certificate[],
+  now = new Date(),
+): string[] {
+  const at = now.getTime();
+  const problems: string[] = [];
+  const checkValidity = (cert: X509Certificate, what: string) => {
+    if (Date.parse(cert.validFrom) > at + CLOCK_SKEW_MS || Date.parse(cert.validTo) <= at)
+      problems.push(
+        `${what} ${cert.subject.replace(/\n/g, ', ')} is not valid now (valid from ${cert.validFrom} to ${cert.validTo})`,
+      );
+  };
   for (let i = 0; i < chain.length; i++) {
     const cert = chain[i]!;
+    if (i > 0) checkValidity(cert, 'the intermediate');
     const root = roots.find((r) => cert.checkIssued(r) && cert.verify(r.publicKey));
-    if (root) return [];
+    if (root) {
+      checkValidity(root, 'the root');
+      return problems;
+    }
     const next = chain[i + 1];
     if (!next) break;
     if (!cert.checkIssued(next) || !cert.verify(next.publicKey)) {
-      return [`the served chain is broken after ${cert.subject.replace(/\n/g, ', ')}`];
+      return [...problems, `the served chain is broken after ${cert.subject.replace(/\n/g, ', ')}`];
     }
   }
   if (chain.length > 0 && roots.some((r) => r.fingerprint256 === chain[chain.length - 1]!.fingerprint256))
-    return [];
-  return ['the served chain does not lead to a root of the authority (is the intermediate missing?)'];
+    return problems;
+  return [
+    ...problems,
+    'the served chain does not lead to a root of the authority (is the intermediate missing?)',
+  ];
 }

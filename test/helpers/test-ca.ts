@@ -15,7 +15,7 @@ let serial = 0x1000;
 /** Positive serials (a leading 7 keeps the top bit clear), unique within the process. */
 const nextSerial = () => `7${(serial++).toString(16).padStart(8, '0')}`;
 
-interface Issuer {
+export interface Issuer {
   cert: x509.X509Certificate;
   keys: webcrypto.CryptoKeyPair;
 }
@@ -71,22 +71,35 @@ export class TestCa {
     return `${this.root.cert.toString('pem')}\n`;
   }
 
-  /** Leaf PEM followed by the intermediate: what an ACME CA returns. */
+  /**
+   * Leaf PEM followed by the intermediate: what an ACME CA returns. `publicKey` certifies a key the caller
+   * holds (a CSR's) instead of a fresh one; `signingKeys` forges: the leaf names `signer` (subject and
+   * authority key identifier) but is signed by these keys; `intermediates` replaces what follows the leaf.
+   * `keyPem` is the fresh leaf key (PKCS#8), to serve the certificate; absent when `publicKey` is given.
+   */
   async issue(
     names: string[],
-    options: { notBefore?: Date; days?: number; ca?: boolean; signer?: Issuer } = {},
-  ): Promise<{ pem: string; leaf: x509.X509Certificate }> {
+    options: {
+      notBefore?: Date;
+      days?: number;
+      ca?: boolean;
+      signer?: Issuer;
+      publicKey?: webcrypto.CryptoKey;
+      signingKeys?: webcrypto.CryptoKeyPair;
+      intermediates?: x509.X509Certificate[];
+    } = {},
+  ): Promise<{ pem: string; leaf: x509.X509Certificate; keyPem?: string }> {
     const notBefore = options.notBefore ?? new Date(Date.now() - HOUR);
     const signer = options.signer ?? this.intermediate;
-    const leafKeys = await keys();
+    const leafKeys = options.publicKey ? undefined : await keys();
     const leaf = await x509.X509CertificateGenerator.create({
       serialNumber: nextSerial(),
       subject: `CN=${names[0]}`,
       issuer: signer.cert.subject,
       notBefore,
       notAfter: new Date(notBefore.getTime() + (options.days ?? 90) * 24 * HOUR),
-      publicKey: leafKeys.publicKey,
-      signingKey: signer.keys.privateKey,
+      publicKey: options.publicKey ?? leafKeys!.publicKey,
+      signingKey: (options.signingKeys ?? signer.keys).privateKey,
       signingAlgorithm: ALGORITHM,
       extensions: [
         new x509.BasicConstraintsExtension(options.ca === true, undefined, true),
@@ -94,8 +107,51 @@ export class TestCa {
         await x509.AuthorityKeyIdentifierExtension.create(signer.keys.publicKey),
       ],
     });
-    return { pem: `${leaf.toString('pem')}\n${this.intermediate.cert.toString('pem')}\n`, leaf };
+    const rest = (options.intermediates ?? [this.intermediate.cert]).map((c) => `${c.toString('pem')}\n`);
+    return {
+      pem: `${leaf.toString('pem')}\n${rest.join('')}`,
+      leaf,
+      ...(leafKeys ? { keyPem: await pkcs8Pem(leafKeys.privateKey) } : {}),
+    };
   }
+
+  /**
+   * Another intermediate under this root (subject `CN=<name>,O=…`), valid from `notBefore` to `notAfter`
+   * (default: like the regular one). With `signingKeys` it is a forgery: it names the root (subject and
+   * authority key identifier) but the root's key never signed it.
+   */
+  async intermediateCa(
+    options: { name?: string; notBefore?: Date; notAfter?: Date; signingKeys?: webcrypto.CryptoKeyPair } = {},
+  ): Promise<Issuer> {
+    const now = Date.now();
+    const own = await keys();
+    const o = /(?:^|,\s*)O=([^,]+)/.exec(this.root.cert.subject)?.[1] ?? "Let's Encrypt";
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: nextSerial(),
+      subject: `CN=${options.name ?? 'Test E8'},O=${o},C=US`,
+      issuer: this.root.cert.subject,
+      notBefore: options.notBefore ?? new Date(now - 24 * HOUR),
+      notAfter: options.notAfter ?? new Date(now + 1000 * 24 * HOUR),
+      publicKey: own.publicKey,
+      signingKey: (options.signingKeys ?? this.root.keys).privateKey,
+      signingAlgorithm: ALGORITHM,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(own.publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(this.root.keys.publicKey),
+      ],
+    });
+    return { cert, keys: own };
+  }
+}
+
+/** A key pair no certificate belongs to (to sign forgeries with). */
+export const strayKeys = (): Promise<webcrypto.CryptoKeyPair> => keys();
+
+async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key)).toString('base64');
+  return `-----BEGIN PRIVATE KEY-----\n${der.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
 }
 
 /** A certificate for `names` signed by its own key: chains to nothing. */

@@ -117,9 +117,22 @@ describe('rotateDevice through every phase', () => {
     sim.faults.add('keepsServingOld');
     const result = await rotateDevice(device, route, options);
     expect(result.status).toBe('rolled_back');
+    expect(result.certificate).toBeUndefined();
+    expect(result.previous?.serial).toBe(before);
     expect(result.error).toMatchObject({ phase: 'verify', class: 'verify_failed' });
-    expect(result.error!.message).toMatch(/serves serial .* not the issued/);
-    expect(result.rollback).toMatchObject({ restored: true });
+    expect(result.error!.message).toMatch(new RegExp(`serves serial ${before}, not the issued [0-9a-f]+`));
+    expect(result.rollback).toEqual({
+      restored: true,
+      message: `the previous certificate (serial ${before}) is served again`,
+    });
+    expect(result.phases.map((p) => p.name)).toEqual([
+      'precheck',
+      'csr',
+      'order',
+      'install',
+      'verify',
+      'rollback',
+    ]);
     expect(await servedSerial(sim)).toBe(before);
   });
 
@@ -129,13 +142,52 @@ describe('rotateDevice through every phase', () => {
     sim.faults.add('activateFails');
     const result = await rotateDevice(device, route, options);
     expect(result.status).toBe('rolled_back');
+    expect(result.certificate).toBeUndefined();
     expect(result.error).toMatchObject({
       phase: 'install',
       class: 'activate_failed',
       message: expect.stringMatching(/reload failed/),
     });
+    expect(result.rollback).toEqual({
+      restored: true,
+      message: `the previous certificate (serial ${before}) is served again`,
+    });
+    expect(result.phases.map((p) => p.name)).toEqual(['precheck', 'csr', 'order', 'install', 'rollback']);
     expect(await servedSerial(sim)).toBe(before);
   });
+
+  it('reports a rollback that leaves the new certificate served as not restored', async () => {
+    const { device, sim, options } = await setup();
+    const before = await servedSerial(sim);
+    // The driver's rollback does nothing: the new certificate stays served.
+    const driver = options.driver;
+    const leaky: RotateOptions['driver'] = {
+      name: driver.name,
+      connect: async (context) => ({ ...(await driver.connect(context)), rollback: async () => {} }),
+    };
+    let issuedSerial = '';
+    const result = await rotateDevice(device, route, {
+      ...options,
+      driver: leaky,
+      // Verification fails although the new certificate is served: its issuer is not the expected one.
+      expectedIssuers: ['Nobody Inc'],
+      issue: async (...args) => {
+        const issued = await options.issue(...args);
+        issuedSerial = issued.serial;
+        return issued;
+      },
+    });
+    expect(issuedSerial).not.toBe('');
+    expect(result.status).toBe('failed');
+    expect(result.certificate).toBeUndefined();
+    expect(result.error).toMatchObject({ phase: 'verify', class: 'verify_failed' });
+    expect(result.error!.message).toMatch(/is not one of Nobody Inc/);
+    expect(result.rollback).toEqual({
+      restored: false,
+      message: `after rollback the device serves ${issuedSerial}, not ${before}`,
+    });
+    expect(await servedSerial(sim)).toBe(issuedSerial);
+  }, 60_000);
 
   it('fails at precheck when the device is unreachable, ordering nothing', async () => {
     const { device, sim, options, orders } = await setup();
