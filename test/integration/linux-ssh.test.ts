@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Authority, Device, Route } from '../../src/model/types.ts';
@@ -166,18 +167,29 @@ describe('linux-ssh against real sshd and nginx', () => {
   }, 60_000);
 
   it('never lets a hostile name reach a shell unquoted', async () => {
-    const { host, device, route, options } = await setup();
-    const pwned = join(host.dir, 'pwned');
+    const { device, route, options } = await setup();
+    // deviceNames() lowercases every name, so the file a payload would create must have an all-lowercase path
+    // (a mkdtemp directory has capitals, and a payload aimed there would touch a different, lowercased path).
+    const pwned = `/tmp/ottr-pwned-${randomBytes(8).toString('hex')}`;
+    expect(pwned).toBe(pwned.toLowerCase());
     const hostile: Device = {
       ...device,
       subject_alternative_names: [
         `x.example.com'; touch ${pwned}; echo '`,
+        `x.example.com"; touch ${pwned}; echo "`,
         `$(touch ${pwned})`,
         `\`touch ${pwned}\``,
+        `a;touch ${pwned}`,
       ],
     };
-    const result = await rotateDevice(hostile, route, options);
-    expect(existsSync(pwned)).toBe(false);
-    expect(result.status).toBe('failed');
+    try {
+      const result = await rotateDevice(hostile, route, options);
+      expect(existsSync(pwned)).toBe(false);
+      expect(result.status).toBe('failed');
+      // The hostile names did reach the host's shell: the key and CSR were made there before anything refused them.
+      expect(result.phases.map((p) => p.name)).toContain('csr');
+    } finally {
+      rmSync(pwned, { force: true });
+    }
   }, 30_000);
 });

@@ -19,14 +19,19 @@ const device: Device = {
 
 type KeySpec = { name: 'ECDSA'; namedCurve: string } | { name: 'RSASSA-PKCS1-v1_5'; modulusLength: number };
 
-async function csrFor(names: string[], spec: KeySpec, extra: x509.JsonGeneralName[] = []): Promise<string> {
+async function csrFor(
+  names: string[],
+  spec: KeySpec,
+  extra: x509.JsonGeneralName[] = [],
+  cn: string = names[0]!,
+): Promise<string> {
   const algorithm =
     spec.name === 'ECDSA'
       ? { ...spec, hash: 'SHA-256' }
       : { ...spec, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
   const keys = (await subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${names[0]}`,
+    name: `CN=${cn}`,
     keys,
     signingAlgorithm: algorithm,
     extensions: [
@@ -120,6 +125,56 @@ describe('CSR policy', () => {
     );
     const garbage = await checkCsr('not a csr', device, undefined);
     expect(!garbage.ok && garbage.problems[0]).toMatch(/does not parse/);
+  });
+
+  it('a CSR with CN=evil.example.org and the right SANs is refused', async () => {
+    const names = ['fw1.example.com', 'vpn.example.com'];
+    const result = await checkCsr(
+      await csrFor(names, { name: 'ECDSA', namedCurve: 'P-256' }, [], 'evil.example.org'),
+      device,
+      undefined,
+    );
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems).toEqual([
+      "the CSR's common name evil.example.org is not among its subject alternative names",
+    ]);
+  });
+
+  it('a P-256 CSR under a P-384 policy is refused (and a P-384 one accepted)', async () => {
+    const names = ['fw1.example.com', 'vpn.example.com'];
+    const policy = { type: 'ecdsa', curve: 'P-384' } as const;
+    const p256 = await checkCsr(await csrFor(names, { name: 'ECDSA', namedCurve: 'P-256' }), device, policy);
+    expect(p256.ok).toBe(false);
+    expect(!p256.ok && p256.problems).toEqual(['key is ECDSA P-256; allowed: P-384']);
+    const p384 = await checkCsr(await csrFor(names, { name: 'ECDSA', namedCurve: 'P-384' }), device, policy);
+    expect(p384.ok).toBe(true);
+  });
+
+  it('refuses a CSR whose signature check throws (malformed signature, unsupported algorithm)', async () => {
+    const pem = await csrFor(['fw1.example.com', 'vpn.example.com'], { name: 'ECDSA', namedCurve: 'P-256' });
+    const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    const toPem = (bytes: Buffer) =>
+      `-----BEGIN CERTIFICATE REQUEST-----\n${bytes.toString('base64')}\n-----END CERTIFICATE REQUEST-----`;
+    // The signature BIT STRING (03 len 00 30 …) is the last element: its content no longer a SEQUENCE.
+    const bitString = der.findLastIndex((b, i) => b === 0x03 && der[i + 2] === 0x00 && der[i + 3] === 0x30);
+    const malformed = Buffer.from(der);
+    malformed[bitString + 3] = 0x04;
+    // ecdsa-with-SHA256 (1.2.840.10045.4.3.2) in the outer signatureAlgorithm becomes an unknown 1.2.840.10045.4.3.9.
+    const oid = Buffer.from('2a8648ce3d040302', 'hex');
+    const unsupported = Buffer.from(der);
+    unsupported[der.lastIndexOf(oid) + oid.length - 1] = 0x09;
+    for (const [what, bytes] of [
+      ['malformed', malformed],
+      ['unsupported', unsupported],
+    ] as const) {
+      // The precondition: the library's signature check really throws for this CSR (it does not return false).
+      await expect(new x509.Pkcs10CertificateRequest(toPem(bytes)).verify(), what).rejects.toThrow();
+      const result = await checkCsr(toPem(bytes), device, undefined);
+      expect(result.ok, what).toBe(false);
+      expect(!result.ok && result.problems, what).toContain(
+        'the CSR signature does not verify with its own public key',
+      );
+    }
   });
 });
 

@@ -1,8 +1,14 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { applyCertificate, renderCertificateBlock } from '../../src/gitops/apply-results.ts';
+import {
+  applyCertificate,
+  applyResults,
+  certificateRecord,
+  renderCertificateBlock,
+} from '../../src/gitops/apply-results.ts';
 import type { CertificateRecord } from '../../src/model/types.ts';
 import type { RotationResult } from '../../src/rotate/result.ts';
 import { makeRepo, runCli, type TempRepo } from '../helpers/cli.ts';
@@ -91,5 +97,82 @@ describe('ottr apply-results', () => {
     expect(validate.code, validate.output).toBe(0);
     const again = await runCli(['apply-results', join(repo.root, 'results'), '--root', repo.root]);
     expect(again.stdout).toMatch(/0 device file\(s\) updated, 2 already up to date/);
+  });
+});
+
+describe('applyResults never writes the certificate of a result that did not rotate', () => {
+  const CERTIFICATE = {
+    not_before: RECORD.not_before!,
+    not_after: RECORD.not_after!,
+    serial: RECORD.serial!,
+    issuer: RECORD.issuer!,
+    sha256_fingerprint: RECORD.sha256_fingerprint!,
+    rotated_at: RECORD.rotated_at!,
+    renewal_window: RECORD.renewal_window!,
+  };
+  const DEVICE =
+    'system_name: fw1   # kept\ncommon_name: fw1.example.com\ncertificate:\n  not_after: "2026-01-01T00:00:00Z"\n  serial: "01"\n';
+  let root: string | undefined;
+  afterEach(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+    root = undefined;
+  });
+
+  it.each([
+    'failed',
+    'rolled_back',
+    'skipped',
+  ] as const)('a %s result carrying a certificate block leaves the device file byte-identical', (status) => {
+    root = mkdtempSync(join(tmpdir(), 'ottr-apply-'));
+    mkdirSync(join(root, 'inventory'));
+    const file = join('inventory', 'fw1.yaml');
+    writeFileSync(join(root, file), DEVICE);
+    const neverRecorded = join('inventory', 'fw2.yaml');
+    writeFileSync(join(root, neverRecorded), 'system_name: fw2\n');
+    const result = (system_name: string): RotationResult => ({
+      schema: 'ottr.result/v1',
+      system_name,
+      status,
+      phases: [],
+      certificate: CERTIFICATE,
+      error: { phase: 'verify', class: 'verify_failed', message: 'x' },
+    });
+    expect(certificateRecord(result('fw1'))).toBeUndefined();
+    const report = applyResults(
+      root,
+      new Map([
+        ['fw1', file],
+        ['fw2', neverRecorded],
+      ]),
+      [result('fw1'), result('fw2')],
+    );
+    expect(readFileSync(join(root, file), 'utf8')).toBe(DEVICE);
+    expect(readFileSync(join(root, neverRecorded), 'utf8')).toBe('system_name: fw2\n');
+    expect(report).toEqual({
+      updated: [],
+      unchanged: [],
+      untouched: [
+        { system_name: 'fw1', status },
+        { system_name: 'fw2', status },
+      ],
+      removed: [],
+      problems: [],
+    });
+  });
+
+  it('the same certificate block in a rotated result is written (the control)', () => {
+    root = mkdtempSync(join(tmpdir(), 'ottr-apply-'));
+    writeFileSync(join(root, 'fw1.yaml'), DEVICE);
+    const report = applyResults(root, new Map([['fw1', 'fw1.yaml']]), [
+      {
+        schema: 'ottr.result/v1',
+        system_name: 'fw1',
+        status: 'rotated',
+        phases: [],
+        certificate: CERTIFICATE,
+      },
+    ]);
+    expect(report.updated).toEqual([{ system_name: 'fw1', file: 'fw1.yaml', not_after: RECORD.not_after }]);
+    expect(parse(readFileSync(join(root, 'fw1.yaml'), 'utf8')).certificate).toEqual(RECORD);
   });
 });

@@ -192,6 +192,34 @@ describe('dueStatus', () => {
     expect(dueStatus(late, le, NOW, false).due).toBe(false);
   });
 
+  it('expired is due even with an ARI renewal window still in the future', () => {
+    // A stale or wrong window must never keep an expired certificate in service.
+    const expired = device('a', {
+      certificate: cert(90 * DAY, -3 * DAY, {
+        renewal_window: { start: at(5 * DAY), end: at(7 * DAY) },
+      }),
+    });
+    expect(dueStatus(expired, le, NOW, false)).toEqual({
+      due: true,
+      reason: 'expired 3d ago (2026-11-20T00:00:00Z)',
+      urgency: NOW.getTime() - 3 * DAY,
+    });
+    // Expiring this very instant counts as expired too.
+    const now = device('b', {
+      certificate: cert(90 * DAY, 0, { renewal_window: { start: at(1 * DAY), end: at(2 * DAY) } }),
+    });
+    expect(dueStatus(now, le, NOW, false)).toMatchObject({
+      due: true,
+      reason: expect.stringMatching(/^expired/),
+    });
+    // And under a duration renew_before, and with ARI disabled.
+    for (const auth of [authority({ renew_before: '1d' }), authority({ ari: false })])
+      expect(dueStatus(expired, auth, NOW, false)).toMatchObject({
+        due: true,
+        urgency: NOW.getTime() - 3 * DAY,
+      });
+  });
+
   it('ARI disabled falls back to renew_before', () => {
     const d = device('a', {
       certificate: cert(90 * DAY, 40 * DAY, { renewal_window: { start: at(-1 * DAY), end: at(1 * DAY) } }),
