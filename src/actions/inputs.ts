@@ -24,7 +24,7 @@ export function list(name: string): string[] {
 
 /**
  * A job's secrets: the values the workflow put into the slots OTTR_SECRET_1… for the names the plan gave the job,
- * each masked (whole and line by line) before anything else runs. No other variable is ever read as a secret.
+ * each masked (line by line, as the runner masks) before anything else runs. No other variable is ever read as a secret.
  */
 export function jobSecrets(names: readonly string[], env: NodeJS.ProcessEnv, slots: number): SecretSource {
   const source = secretSlots(names, env, slots);
@@ -33,7 +33,7 @@ export function jobSecrets(names: readonly string[], env: NodeJS.ProcessEnv, slo
   return source;
 }
 
-/** Masks a value read later (a secret, or a token a device derived from one), whole and line by line. */
+/** Masks a value read later (a secret, or a token a device derived from one), line by line as the runner masks. */
 export function mask(value: string): void {
   for (const part of maskableParts(value)) core.setSecret(part);
 }

@@ -7,7 +7,7 @@
 import { BlockList, isIP } from 'node:net';
 import { dnsNameProblem } from './dns-name.ts';
 import { error, type Finding, warning } from './findings.ts';
-import type { Device, SecretPurpose, Settings } from './types.ts';
+import type { Authority, Device, SecretPurpose, Settings } from './types.ts';
 
 /** Where a secret is about to be used: by a device of a data center through a driver and a rule, or by a job. */
 export interface SecretUse {
@@ -53,6 +53,78 @@ export function secretGrantProblem(settings: Settings, name: string, use: Secret
 
 /** The connection fields that name a secret, in the order a driver reads them. */
 export const CREDENTIAL_FIELDS = ['credentials', 'passphrase_credentials'] as const;
+
+/** The secrets an authority's account reads: its account key and, with EAB, the kid and HMAC. */
+export function authoritySecrets(
+  authority: Authority,
+): { name: string; purpose: SecretPurpose; field: string[] }[] {
+  return [
+    { name: authority.account_key_secret, purpose: 'acme_account', field: ['account_key_secret'] },
+    ...(authority.eab
+      ? [
+          { name: authority.eab.kid_secret, purpose: 'eab' as const, field: ['eab', 'kid_secret'] },
+          { name: authority.eab.hmac_secret, purpose: 'eab' as const, field: ['eab', 'hmac_secret'] },
+        ]
+      : []),
+  ];
+}
+
+/** One secret a device's rotation would read that settings do not grant it. */
+export interface SecretRefusal {
+  path: string[];
+  /** The secret comes from the device's authority (not from its connection). */
+  viaAuthority: boolean;
+  /** Whether settings declare the secret at all. */
+  declared: boolean;
+  message: string;
+}
+
+/**
+ * Every secret a device's rotation would read — its connection's credentials and its authority's account
+ * secrets — that settings do not grant to its data center (and, for credentials, its platform and rule). The one
+ * check behind `ottr validate` and the run-time refusal of the rotation.
+ */
+export function deviceSecretRefusals(
+  settings: Settings,
+  device: Device,
+  route: { name: string; platform: string } | undefined,
+): SecretRefusal[] {
+  const refusals: SecretRefusal[] = [];
+  const declared = (name: string) => Object.hasOwn(settings.secrets ?? {}, name);
+  for (const field of CREDENTIAL_FIELDS) {
+    const name = device.connection?.[field];
+    if (name === undefined) continue;
+    const problem = secretGrantProblem(settings, name, {
+      purpose: 'device_credential',
+      dataCenter: device.data_center,
+      ...(route ? { platform: route.platform, route: route.name } : {}),
+    });
+    if (problem)
+      refusals.push({
+        path: ['connection', field],
+        viaAuthority: false,
+        declared: declared(name),
+        message: problem,
+      });
+  }
+  const authority = Object.hasOwn(settings.authorities, device.certificate_authority)
+    ? settings.authorities[device.certificate_authority]
+    : undefined;
+  for (const use of authority ? authoritySecrets(authority) : []) {
+    const problem = secretGrantProblem(settings, use.name, {
+      purpose: use.purpose,
+      dataCenter: device.data_center,
+    });
+    if (problem)
+      refusals.push({
+        path: ['certificate_authority'],
+        viaAuthority: true,
+        declared: declared(use.name),
+        message: `authority "${device.certificate_authority}": ${problem}`,
+      });
+  }
+  return refusals;
+}
 
 /** Whether `name` is within `suffix`: equal to it or below it. */
 function under(name: string, suffix: string): boolean {
@@ -107,35 +179,10 @@ export function deviceBoundaryFindings(
       ),
     );
   const connection = device.connection ?? {};
-  for (const field of CREDENTIAL_FIELDS) {
-    const name = connection[field];
-    if (name === undefined) continue;
-    const problem = secretGrantProblem(settings, name, {
-      purpose: 'device_credential',
-      dataCenter: dc,
-      ...(route ? { platform: route.platform, route: route.name } : {}),
-    });
-    if (problem) findings.push(error(['connection', field], problem, 'value'));
-  }
-  const authority = Object.hasOwn(settings.authorities, device.certificate_authority)
-    ? settings.authorities[device.certificate_authority]
-    : undefined;
-  if (authority) {
-    const uses: [string, SecretPurpose][] = [[authority.account_key_secret, 'acme_account']];
-    if (authority.eab) uses.push([authority.eab.kid_secret, 'eab'], [authority.eab.hmac_secret, 'eab']);
-    for (const [name, purpose] of uses) {
-      const problem = secretGrantProblem(settings, name, { purpose, dataCenter: dc });
-      // An undeclared account key is reported once, in settings.yaml; here only a binding that excludes this device.
-      if (problem && Object.hasOwn(settings.secrets ?? {}, name))
-        findings.push(
-          error(
-            ['certificate_authority'],
-            `authority "${device.certificate_authority}": ${problem}`,
-            'value',
-          ),
-        );
-    }
-  }
+  // An undeclared account key is reported once, in settings.yaml; here only a binding that excludes this device.
+  for (const refusal of deviceSecretRefusals(settings, device, route))
+    if (!refusal.viaAuthority || refusal.declared)
+      findings.push(error(refusal.path, refusal.message, 'value'));
   for (const { name, path } of deviceNames(device)) {
     if (dnsNameProblem(name)) continue; // the name's own check reports it
     const problem = nameGrantProblem(settings, dc, name);
@@ -214,25 +261,9 @@ export function settingsSecretUses(
   settings: Settings,
 ): { name: string; path: string[]; purpose: SecretPurpose }[] {
   const uses: { name: string; path: string[]; purpose: SecretPurpose }[] = [];
-  for (const [key, authority] of Object.entries(settings.authorities)) {
-    uses.push({
-      name: authority.account_key_secret,
-      path: ['authorities', key, 'account_key_secret'],
-      purpose: 'acme_account',
-    });
-    if (authority.eab) {
-      uses.push({
-        name: authority.eab.kid_secret,
-        path: ['authorities', key, 'eab', 'kid_secret'],
-        purpose: 'eab',
-      });
-      uses.push({
-        name: authority.eab.hmac_secret,
-        path: ['authorities', key, 'eab', 'hmac_secret'],
-        purpose: 'eab',
-      });
-    }
-  }
+  for (const [key, authority] of Object.entries(settings.authorities))
+    for (const use of authoritySecrets(authority))
+      uses.push({ name: use.name, path: ['authorities', key, ...use.field], purpose: use.purpose });
   const slack = settings.notifications?.slack_webhook_secret;
   if (slack)
     uses.push({ name: slack, path: ['notifications', 'slack_webhook_secret'], purpose: 'notification' });

@@ -1,4 +1,4 @@
-import { CREDENTIAL_FIELDS } from '../model/boundary.ts';
+import { authoritySecrets, CREDENTIAL_FIELDS } from '../model/boundary.ts';
 import type { Device, Settings } from '../model/types.ts';
 
 /** Each data center's rotate jobs run in their own GitHub environment: pki-<data_center>. */
@@ -29,13 +29,7 @@ export function deviceSecrets(device: Device, settings: Settings): string[] {
   const authority = Object.hasOwn(settings.authorities, device.certificate_authority)
     ? settings.authorities[device.certificate_authority]
     : undefined;
-  if (authority) {
-    names.add(authority.account_key_secret);
-    if (authority.eab) {
-      names.add(authority.eab.kid_secret);
-      names.add(authority.eab.hmac_secret);
-    }
-  }
+  for (const use of authority ? authoritySecrets(authority) : []) names.add(use.name);
   return [...names].sort();
 }
 

@@ -6,10 +6,10 @@ import { issueCertificate } from '../acme/issue.ts';
 import { delegateNameservers } from '../dns/nameservers.ts';
 import { resolverFor } from '../dns/resolver.ts';
 import { route53Provider } from '../dns/route53-provider.ts';
-import { CREDENTIAL_FIELDS, secretGrantProblem } from '../model/boundary.ts';
+import { CREDENTIAL_FIELDS, deviceSecretRefusals } from '../model/boundary.ts';
 import type { DeviceRecord } from '../model/device-file.ts';
 import type { Repository } from '../model/repository.ts';
-import type { Device, Route, Settings } from '../model/types.ts';
+import type { Device, Settings } from '../model/types.ts';
 import { driverFor } from '../platforms/index.ts';
 import type { SecretSource } from '../secrets/source.ts';
 import { parseDuration } from '../util/duration.ts';
@@ -65,8 +65,14 @@ export async function rotateRecord(
     return failed(record, 'precheck', 'unsupported', `platform ${route.platform} has no driver yet`);
   const authority = settings.authorities[device.certificate_authority]!;
   // Defence in depth: validation refused these already; a run-time grant check needs no trust in that code path.
-  const refused = secretRefusals(settings, device, route);
-  if (refused.length > 0) return failed(record, 'precheck', 'secret_refused', refused.join('; '));
+  const refused = deviceSecretRefusals(settings, device, route);
+  if (refused.length > 0)
+    return failed(
+      record,
+      'precheck',
+      'secret_refused',
+      refused.map((r) => `${r.path.join('.')}: ${r.message}`).join('; '),
+    );
   const { read, secret } = secretReaders(device, options.secrets, options.onSecret);
   const timeoutMs = parseDuration(settings.limits?.timeout ?? '15m') ?? 900_000;
   const signal = AbortSignal.timeout(timeoutMs);
@@ -181,42 +187,6 @@ export function managementRoots(root: string, settings: Settings, authorityKey: 
   }
   for (const file of settings.management_trust?.roots_files ?? []) files.add(file);
   return [...files].flatMap((file) => rootsFrom(root, file));
-}
-
-/** Every secret this device's rotation would read that settings do not grant it, as messages. */
-export function secretRefusals(settings: Settings, device: Device, route: Route): string[] {
-  const problems: string[] = [];
-  for (const field of CREDENTIAL_FIELDS) {
-    const name = device.connection?.[field];
-    if (!name) continue;
-    const problem = secretGrantProblem(settings, name, {
-      purpose: 'device_credential',
-      dataCenter: device.data_center,
-      platform: route.platform,
-      route: route.name,
-    });
-    if (problem) problems.push(`connection.${field}: ${problem}`);
-  }
-  const authority = settings.authorities[device.certificate_authority];
-  const accountUses = authority
-    ? [
-        { name: authority.account_key_secret, purpose: 'acme_account' as const },
-        ...(authority.eab
-          ? [
-              { name: authority.eab.kid_secret, purpose: 'eab' as const },
-              { name: authority.eab.hmac_secret, purpose: 'eab' as const },
-            ]
-          : []),
-      ]
-    : [];
-  for (const use of accountUses) {
-    const problem = secretGrantProblem(settings, use.name, {
-      purpose: use.purpose,
-      dataCenter: device.data_center,
-    });
-    if (problem) problems.push(problem);
-  }
-  return problems;
 }
 
 /** Rotates several devices, `concurrency` at a time; one device's failure never stops the others. */
