@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fetchServedChain } from '../../../src/verify/tls.ts';
@@ -32,7 +32,11 @@ export interface LinuxHost {
 export async function startLinuxHost(names: string[]): Promise<LinuxHost> {
   // Ports are picked free and bound a moment later; if another process took one meanwhile, start again.
   for (let attempt = 1; ; attempt++) {
-    const host = await startOnce(names);
+    const host = await startOnce(names).catch((error: Error) => {
+      if (attempt >= 3 || !/Address already in use/.test(error.message)) throw error;
+      return undefined;
+    });
+    if (!host) continue;
     const served = await fetchServedChain({
       host: '127.0.0.1',
       port: host.tlsPort,
@@ -125,11 +129,15 @@ http {
     await Promise.all([stopLabProcess(sshd), stopLabProcess(nginx)]);
     rmSync(dir, { recursive: true, force: true });
   };
+  // Probe by connecting: a probe that binds the port itself can take it from the server it waits for.
   const listening = async (port: number) =>
     new Promise<boolean>((resolve) => {
-      const socket = createServer().listen(port, '127.0.0.1');
-      socket.once('listening', () => socket.close(() => resolve(false)));
-      socket.once('error', () => resolve(true));
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
     });
   const deadline = Date.now() + 10_000;
   while (!(await listening(sshPort)) || !(await listening(tlsPort))) {
