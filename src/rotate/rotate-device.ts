@@ -32,6 +32,8 @@ export interface RotateOptions {
   runUrl?: string;
   /** How long verification waits for the device to serve the new certificate (reloads take a moment). */
   verifyTimeoutMs?: number;
+  /** How long, after a rollback, the previous certificate has to be served again (default 30 s). */
+  rollbackTimeoutMs?: number;
   signal?: AbortSignal;
   audit?(received: string): void;
 }
@@ -80,6 +82,7 @@ export async function rotateDevice(
   let phase = 'precheck';
   let session: DriverSession | undefined;
   let receipt: InstallReceipt | undefined;
+  let issuedSerial: string | undefined;
   let csrMade = false;
   let previousAriId: string | undefined;
   const controller = new AbortController();
@@ -116,7 +119,9 @@ export async function rotateDevice(
         .catch((e: unknown) => {
           throw new PhaseError('device_unreachable', (e as Error).message);
         });
-      await s.precheck().catch((e: unknown) => {
+      await s.precheck().catch(async (e: unknown) => {
+        // The session is not returned, so the finally below cannot close it.
+        await s.close().catch(() => {});
         throw new PhaseError('precheck_failed', (e as Error).message);
       });
       const served = await fetchServedChain(s.tlsEndpoint(), 5000).catch(() => []);
@@ -157,6 +162,7 @@ export async function rotateDevice(
       ? { serial: result.previous.serial, ...(previousAriId ? { ari_id: previousAriId } : {}) }
       : undefined;
     const issued = await timed('order', () => options.issue(csrPem, device, previous));
+    issuedSerial = issued.serial.toLowerCase();
     if (issued.warnings?.length) result.warnings = [...(result.warnings ?? []), ...issued.warnings];
 
     receipt = await timed('install', async () => {
@@ -227,7 +233,10 @@ export async function rotateDevice(
       if (error.warnings.length > 0) result.warnings = [...(result.warnings ?? []), ...error.warnings];
     } else fail('internal', (error as Error).message);
     if (session && receipt && (phase === 'install' || phase === 'verify')) {
-      await timed('rollback', () => rollBack(session!, receipt!, result)).catch((e: unknown) => {
+      const rollbackTimeoutMs = options.rollbackTimeoutMs ?? 30_000;
+      await timed('rollback', () =>
+        rollBack(session!, receipt!, result, issuedSerial, rollbackTimeoutMs),
+      ).catch((e: unknown) => {
         result.rollback = { restored: false, message: `rollback failed: ${(e as Error).message}` };
       });
     } else if (session && csrMade && !receipt) {
@@ -239,20 +248,26 @@ export async function rotateDevice(
   }
 }
 
-/** Restores the previous certificate and checks it is served again. */
+/**
+ * Restores the previous certificate and checks it is served again. Without a previous certificate (none was
+ * served at precheck) "restored" means the device serves something that is not the certificate just issued.
+ */
 async function rollBack(
   session: DriverSession,
   receipt: InstallReceipt,
   result: RotationResult,
+  issuedSerial: string | undefined,
+  timeoutMs: number,
 ): Promise<void> {
   await session.rollback(receipt);
   const expected = result.previous?.serial;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + timeoutMs;
   let good = 0;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     const chain = await fetchServedChain(session.tlsEndpoint(), 5000).catch(() => []);
     const served = chain[0]?.serialNumber.toLowerCase();
-    const ok = expected === undefined ? served !== undefined : served === expected;
+    const ok =
+      expected === undefined ? served !== undefined && served !== issuedSerial : served === expected;
     good = ok ? good + 1 : 0;
     if (ok && good < VERIFY_CONSECUTIVE) {
       await sleep(VERIFY_SPACING_MS);
@@ -262,7 +277,9 @@ async function rollBack(
       result.status = 'rolled_back';
       result.rollback = {
         restored: true,
-        message: `the previous certificate${expected ? ` (serial ${expected})` : ''} is served again`,
+        message: expected
+          ? `the previous certificate (serial ${expected}) is served again`
+          : `the device serves ${served}, not the new certificate (none was served before)`,
       };
       return;
     }

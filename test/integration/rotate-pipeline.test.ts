@@ -60,6 +60,7 @@ async function setup(): Promise<{
     rootsPem: roots,
     secret: () => 'unused',
     verifyTimeoutMs: 1500,
+    rollbackTimeoutMs: 3000,
     issue: (csrPem, d) => {
       orders++;
       return ca.issue(csrPem, d, undefined);

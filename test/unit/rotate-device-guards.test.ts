@@ -3,6 +3,7 @@ import { createSecureContext, createServer, type SecureContext, type Server } fr
 import * as x509 from '@peculiar/x509';
 import * as acme from 'acme-client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { IssuanceError } from '../../src/acme/errors.ts';
 import type { IssuedCertificate } from '../../src/acme/issue.ts';
 import type { Device, Route } from '../../src/model/types.ts';
 import type { CsrRequest, DriverSession, PlatformDriver } from '../../src/platforms/contract.ts';
@@ -36,6 +37,14 @@ interface Behaviour {
   dropIntermediate?: boolean;
   /** rollback() throws this. */
   rollbackThrows?: string;
+  /** The named driver call throws this message. */
+  throws?: Partial<
+    Record<'connect' | 'precheck' | 'generateCsr' | 'install' | 'activate' | 'cleanup', string>
+  >;
+  /** The CSR asks for this name too (one the inventory does not list). */
+  csrExtraName?: string;
+  /** Before activation no handshake succeeds (a device serving nothing yet). */
+  nothingBefore?: boolean;
 }
 
 class FakeDevice {
@@ -50,6 +59,10 @@ class FakeDevice {
   /** The serial each handshake served, in order, with the state the device was in. */
   readonly served: { state: string; serial: string }[] = [];
   oldSerial = '';
+  /** Every driver call, in order. */
+  readonly calls: string[] = [];
+  /** What connect() was given. */
+  connectedWith: Parameters<PlatformDriver['connect']>[0] | undefined;
 
   constructor(
     readonly device: Device,
@@ -63,7 +76,12 @@ class FakeDevice {
     this.old = { keyPem: issued.keyPem!, chainPem: issued.pem };
     this.oldSerial = serialOf(issued.pem);
     // No default credential: a chain set on the server itself would be sent along with any SNI context's leaf.
-    this.server = createServer({ SNICallback: (_name, cb) => cb(null, this.pick()) });
+    this.server = createServer({
+      SNICallback: (_name, cb) => {
+        if (this.state === 'before' && this.behaviour.nothingBefore) cb(new Error('nothing served yet'));
+        else cb(null, this.pick());
+      },
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as { port: number }).port;
   }
@@ -90,42 +108,67 @@ class FakeDevice {
     return chain[0]!.serialNumber.toLowerCase();
   }
 
+  private call(name: keyof NonNullable<Behaviour['throws']> | 'rollback' | 'discard' | 'close') {
+    this.calls.push(name);
+    const message = this.behaviour.throws?.[name as keyof NonNullable<Behaviour['throws']>];
+    if (message) throw new Error(message);
+  }
+
   driver(): PlatformDriver {
     const device = this;
     return {
       name: 'fake',
-      async connect() {
+      async connect(context) {
+        device.connectedWith = context;
+        device.call('connect');
         const session: DriverSession = {
-          async precheck() {},
+          async precheck() {
+            device.call('precheck');
+          },
           async generateCsr(request: CsrRequest) {
+            device.call('generateCsr');
             const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
             const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
             device.pendingKeys.set(request.rotationId, keyPem);
             const [, csr] = await acme.crypto.createCsr(
-              { commonName: request.names[0]!, altNames: request.names },
+              {
+                commonName: request.names[0]!,
+                altNames: [
+                  ...request.names,
+                  ...(device.behaviour.csrExtraName ? [device.behaviour.csrExtraName] : []),
+                ],
+              },
               keyPem,
             );
             return csr.toString();
           },
           async install(chainPem: string, request: CsrRequest) {
+            device.call('install');
             device.fresh = { keyPem: device.pendingKeys.get(request.rotationId)!, chainPem };
             return { rotationId: request.rotationId };
           },
           async activate() {
+            device.call('activate');
             device.state = 'activated';
             device.sinceSwitch = 0;
           },
           async rollback() {
+            device.calls.push('rollback');
             if (device.behaviour.rollbackThrows) throw new Error(device.behaviour.rollbackThrows);
             device.state = 'rolledBack';
             device.sinceSwitch = 0;
           },
-          async cleanup() {},
+          async cleanup() {
+            device.call('cleanup');
+          },
           async discard(request: CsrRequest) {
+            device.call('discard');
             device.pendingKeys.delete(request.rotationId);
           },
           tlsEndpoint: () => ({ host: '127.0.0.1', port: device.port, servername: device.names[0]! }),
-          async close() {},
+          async close() {
+            device.call('close');
+          },
         };
         return session;
       },
@@ -178,6 +221,7 @@ async function setup(behaviour: Behaviour = {}) {
     rootsPem: [ca.rootPem],
     secret: () => 'unused',
     verifyTimeoutMs: 1500,
+    rollbackTimeoutMs: 3000,
     issue: async (csrPem) => {
       const issued = await issueWithTestCa(csrPem);
       issuedSerial = issued.serial;
@@ -300,5 +344,270 @@ describe('rotateDevice rollback: restored only when the previous certificate is 
       message: 'rollback failed: the previous key is gone',
     });
     expect(await sim.servedSerial()).toBe(issuedSerial());
+  });
+});
+
+describe('rotateDevice rollback without a previous certificate', () => {
+  it('a rollback that leaves the new certificate served is not restored, even with nothing to go back to', async () => {
+    const { device, options, issuedSerial } = await setup({
+      nothingBefore: true,
+      dropIntermediate: true,
+      afterRollback: () => 'new',
+    });
+    const result = await rotateDevice(device, route, options);
+    expect(result.previous).toBeUndefined();
+    expect(result.status).toBe('failed');
+    expect(result.rollback).toEqual({
+      restored: false,
+      message: `after rollback the device serves ${issuedSerial()}, not its previous certificate`,
+    });
+  }, 60_000);
+
+  it('a rollback that serves another certificate than the new one is restored', async () => {
+    const { device, sim, options } = await setup({ nothingBefore: true, dropIntermediate: true });
+    const result = await rotateDevice(device, route, options);
+    expect(result.status).toBe('rolled_back');
+    expect(result.rollback).toEqual({
+      restored: true,
+      message: `the device serves ${sim.oldSerial}, not the new certificate (none was served before)`,
+    });
+  });
+});
+
+describe('rotateDevice phases: each failure is classed, nothing is ordered after a refusal, sessions close', () => {
+  it('records what the device served before, the phases in order, and the new certificate', async () => {
+    const { device, sim, options, issuedSerial } = await setup();
+    const previous: unknown[] = [];
+    const issue = options.issue;
+    const at = new Date('2026-12-02T10:00:00Z');
+    const result = await rotateDevice(device, route, {
+      ...options,
+      now: () => at,
+      runUrl: 'https://github.example/run/1',
+      issue: async (csr, d, prev) => {
+        previous.push(prev);
+        const issued = await issue(csr, d, prev);
+        return {
+          ...issued,
+          warnings: ['a TXT value was left behind'],
+          renewal_window: { start: 'a', end: 'b' },
+        };
+      },
+    });
+    expect(result.status).toBe('rotated');
+    expect(result.run_url).toBe('https://github.example/run/1');
+    expect(result.dry_run).toBeUndefined();
+    expect(previous).toEqual([expect.objectContaining({ serial: sim.oldSerial })]);
+    expect(result.previous?.serial).toBe(sim.oldSerial);
+    expect(result.previous?.not_after).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+    expect(result.phases.map((p) => p.name)).toEqual([
+      'precheck',
+      'csr',
+      'order',
+      'install',
+      'verify',
+      'cleanup',
+    ]);
+    for (const phase of result.phases) expect(phase.ms).toBeGreaterThanOrEqual(0);
+    expect(result.certificate).toMatchObject({
+      serial: issuedSerial(),
+      rotated_at: '2026-12-02T10:00:00.000Z',
+      renewal_window: { start: 'a', end: 'b' },
+    });
+    expect(result.certificate?.pem).toContain('BEGIN CERTIFICATE');
+    expect(result.warnings).toEqual(['a TXT value was left behind']);
+    expect(sim.calls).toEqual([
+      'connect',
+      'precheck',
+      'generateCsr',
+      'install',
+      'activate',
+      'cleanup',
+      'close',
+    ]);
+  });
+
+  it('hands the driver its secrets, masking, audit, management roots and an abort signal that follows the caller', async () => {
+    const { device, sim, options } = await setup({ throws: { precheck: 'stop here' } });
+    const caller = new AbortController();
+    const masked: string[] = [];
+    const audited: string[] = [];
+    await rotateDevice(device, route, {
+      ...options,
+      secret: (name) => `value-of-${name}`,
+      mask: (v) => masked.push(v),
+      audit: (r) => audited.push(r),
+      managementRootsPem: ['ROOT-PEM'],
+      signal: caller.signal,
+    });
+    const context = sim.connectedWith!;
+    expect(context.device).toBe(device);
+    expect(context.route).toBe(route);
+    expect(context.secret('X')).toBe('value-of-X');
+    expect(context.trustedRoots).toEqual(['ROOT-PEM']);
+    context.mask?.('token');
+    context.audit?.('received');
+    expect(masked).toEqual(['token']);
+    expect(audited).toEqual(['received']);
+    expect(context.signal.aborted).toBe(false);
+    caller.abort(new Error('cancelled'));
+    expect(context.signal.aborted).toBe(true);
+    expect(context.signal.reason).toEqual(new Error('cancelled'));
+  });
+
+  it('without management roots the driver gets none (never the public bundle)', async () => {
+    const { device, sim, options } = await setup({ throws: { precheck: 'stop here' } });
+    await rotateDevice(device, route, options);
+    expect(sim.connectedWith!.trustedRoots).toEqual([]);
+    expect(sim.connectedWith!.mask).toBeUndefined();
+    expect(sim.connectedWith!.audit).toBeUndefined();
+  });
+
+  it('an unreachable device fails at precheck as device_unreachable, ordering nothing', async () => {
+    const { device, sim, options } = await setup({ throws: { connect: 'ECONNREFUSED' } });
+    let orders = 0;
+    const result = await rotateDevice(device, route, {
+      ...options,
+      issue: async () => {
+        orders++;
+        throw new Error('no');
+      },
+    });
+    expect(result).toEqual({
+      schema: 'ottr.result/v1',
+      system_name: device.system_name,
+      status: 'failed',
+      phases: [{ name: 'precheck', ms: expect.any(Number) }],
+      error: { phase: 'precheck', class: 'device_unreachable', message: 'ECONNREFUSED' },
+    });
+    expect(orders).toBe(0);
+    expect(sim.calls).toEqual(['connect']);
+  });
+
+  it('a failed precheck is precheck_failed, and its session is closed', async () => {
+    const { device, sim, options } = await setup({ throws: { precheck: 'disk full' } });
+    const result = await rotateDevice(device, route, options);
+    expect(result.error).toEqual({ phase: 'precheck', class: 'precheck_failed', message: 'disk full' });
+    expect(sim.calls).toEqual(['connect', 'precheck', 'close']);
+  });
+
+  it('a device that cannot make a key is device_error, ordering nothing', async () => {
+    const { device, sim, options } = await setup({ throws: { generateCsr: 'openssl: not found' } });
+    const result = await rotateDevice(device, route, options);
+    expect(result.error).toEqual({
+      phase: 'csr',
+      class: 'device_error',
+      message: 'the device could not make a key and CSR: openssl: not found',
+    });
+    expect(result.phases.map((p) => p.name)).toEqual(['precheck', 'csr']);
+    expect(sim.calls).toEqual(['connect', 'precheck', 'generateCsr', 'close']);
+  });
+
+  it('a CSR asking for a name the inventory does not list is csr_rejected; the device drops the key', async () => {
+    const { device, sim, options } = await setup({ csrExtraName: 'evil.example.org' });
+    const result = await rotateDevice(device, route, options);
+    expect(result.status).toBe('failed');
+    expect(result.error).toEqual({
+      phase: 'csr',
+      class: 'csr_rejected',
+      message: 'the CSR asks for names the inventory does not list: evil.example.org',
+    });
+    expect(sim.calls).toEqual(['connect', 'precheck', 'generateCsr', 'discard', 'close']);
+  });
+
+  it('dry run stops after the CSR check: skipped, nothing ordered, the key dropped', async () => {
+    const { device, sim, options } = await setup();
+    let orders = 0;
+    const result = await rotateDevice(device, route, {
+      ...options,
+      dryRun: true,
+      issue: async () => {
+        orders++;
+        throw new Error('no');
+      },
+    });
+    expect(result.status).toBe('skipped');
+    expect(result.dry_run).toBe(true);
+    expect(result.error).toBeUndefined();
+    expect(result.previous?.serial).toBe(sim.oldSerial);
+    expect(orders).toBe(0);
+    expect(sim.calls).toEqual(['connect', 'precheck', 'generateCsr', 'discard', 'close']);
+  });
+
+  it('an issuance error keeps its class and warnings; the device drops the unused key', async () => {
+    const { device, sim, options } = await setup();
+    const result = await rotateDevice(device, route, {
+      ...options,
+      issue: async () => {
+        const error = new IssuanceError('ca_rate_limited', 'too many certificates');
+        error.warnings.push('the TXT record could not be removed');
+        throw error;
+      },
+    });
+    expect(result.error).toEqual({
+      phase: 'order',
+      class: 'ca_rate_limited',
+      message: 'too many certificates',
+    });
+    expect(result.warnings).toEqual(['the TXT record could not be removed']);
+    expect(result.rollback).toBeUndefined();
+    expect(sim.calls).toEqual(['connect', 'precheck', 'generateCsr', 'discard', 'close']);
+  });
+
+  it('an unexpected error is internal', async () => {
+    const { device, options } = await setup();
+    const result = await rotateDevice(device, route, {
+      ...options,
+      issue: async () => {
+        throw new TypeError('x is undefined');
+      },
+    });
+    expect(result.error).toEqual({ phase: 'order', class: 'internal', message: 'x is undefined' });
+  });
+
+  it('a failed install is install_failed: nothing to roll back, the key dropped, the old certificate still served', async () => {
+    const { device, sim, options } = await setup({ throws: { install: 'no space left' } });
+    const result = await rotateDevice(device, route, options);
+    expect(result.error).toEqual({ phase: 'install', class: 'install_failed', message: 'no space left' });
+    expect(result.rollback).toBeUndefined();
+    expect(sim.calls).toEqual(['connect', 'precheck', 'generateCsr', 'install', 'discard', 'close']);
+    expect(await sim.servedSerial()).toBe(sim.oldSerial);
+  });
+
+  it('a failed activation is activate_failed and is rolled back', async () => {
+    const { device, sim, options } = await setup({ throws: { activate: 'reload failed' } });
+    const result = await rotateDevice(device, route, options);
+    expect(result.status).toBe('rolled_back');
+    expect(result.error).toEqual({ phase: 'install', class: 'activate_failed', message: 'reload failed' });
+    expect(result.rollback?.restored).toBe(true);
+    expect(sim.calls).toEqual([
+      'connect',
+      'precheck',
+      'generateCsr',
+      'install',
+      'activate',
+      'rollback',
+      'close',
+    ]);
+  });
+
+  it('a cleanup failure after a good rotation is a warning, not a failure', async () => {
+    const { device, sim, options, issuedSerial } = await setup({ throws: { cleanup: 'old object in use' } });
+    const result = await rotateDevice(device, route, options);
+    expect(result.status).toBe('rotated');
+    expect(result.error).toBeUndefined();
+    expect(result.warnings).toEqual([
+      'the previous certificate could not be removed from the device: old object in use',
+    ]);
+    expect(await sim.servedSerial()).toBe(issuedSerial());
+  });
+
+  it('verification that never succeeds fails at the deadline with the last problem', async () => {
+    const { device, options } = await setup({ afterActivate: () => 'old' });
+    const started = Date.now();
+    const result = await rotateDevice(device, route, { ...options, verifyTimeoutMs: 600 });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(result.error).toMatchObject({ phase: 'verify', class: 'verify_failed' });
+    expect(result.phases.find((p) => p.name === 'verify')!.ms).toBeGreaterThanOrEqual(600);
   });
 });
