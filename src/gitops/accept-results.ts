@@ -7,7 +7,7 @@ import type { Device, Settings } from '../model/types.ts';
 import type { Plan } from '../plan/plan.ts';
 import { RESULT_SCHEMA, type RotationResult } from '../rotate/result.ts';
 import { pemCertificates } from '../util/pem.ts';
-import { chainProblems } from '../verify/tls.ts';
+import { chainProblems, coversName, issuerOrganisation, normaliseSerial } from '../verify/tls.ts';
 
 /**
  * Which result files the report believes (docs/security-records.md). A rotate runner is trusted with its own
@@ -236,7 +236,6 @@ export function acceptResults(found: readonly FoundResult[], context: AcceptCont
   return out;
 }
 
-const normaliseSerial = (s: string) => s.toLowerCase().replace(/:/g, '').replace(/^0+/, '');
 const sameInstant = (a: string, b: string) => Math.abs(Date.parse(a) - Date.parse(b)) < 1000;
 
 type Certificate = NonNullable<RotationResult['certificate']>;
@@ -278,10 +277,8 @@ export function certificateEvidence(
     sha256_fingerprint: leaf.fingerprint256,
   };
 
-  for (const name of deviceNames(device)) {
-    const probe = name.startsWith('*.') ? `ottr-check${name.slice(1)}` : name;
-    if (leaf.checkHost(probe) === undefined) problems.push(`the certificate does not cover ${name}`);
-  }
+  for (const name of deviceNames(device))
+    if (!coversName(leaf, name)) problems.push(`the certificate does not cover ${name}`);
   if (leaf.ca) problems.push('the leaf is a CA certificate');
   if (notBefore < bounds.notBeforeFloor)
     problems.push(
@@ -298,7 +295,7 @@ export function certificateEvidence(
   }
   const issuers = trust.expectedIssuers ?? [];
   if (issuers.length > 0) {
-    const org = /(?:^|\n)O=([^\n]+)/.exec(leaf.issuer)?.[1];
+    const org = issuerOrganisation(leaf);
     if (!org || !issuers.includes(org))
       problems.push(`the issuer organisation ${org ?? '(none)'} is not one of ${issuers.join(', ')}`);
   }

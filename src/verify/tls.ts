@@ -55,7 +55,24 @@ export interface Expected {
 /** How far ahead of our clock a device's certificate may start. */
 const CLOCK_SKEW_MS = 60_000;
 
-const normaliseSerial = (s: string) => s.toLowerCase().replace(/:/g, '').replace(/^0+/, '');
+/** A serial as hex digits only: lowercase, without colons or leading zeros. */
+export const normaliseSerial = (s: string) => s.toLowerCase().replace(/:/g, '').replace(/^0+/, '');
+
+/** The issuer's organisation (O=), when it has one. */
+export const issuerOrganisation = (cert: X509Certificate) => /(?:^|\n)O=([^\n]+)/.exec(cert.issuer)?.[1];
+
+/**
+ * Whether the certificate covers `name`. A wildcard must be in it as a wildcard (a certificate for the one host
+ * under it does not cover it) and be one clients honour (checked through a host under it: OpenSSL honours no
+ * "*.com").
+ */
+export function coversName(cert: X509Certificate, name: string): boolean {
+  if (!name.startsWith('*.')) return cert.checkHost(name) !== undefined;
+  const sans = (cert.subjectAltName ?? '').split(/,\s*/).map((san) => san.toLowerCase());
+  return (
+    sans.includes(`dns:${name.toLowerCase()}`) && cert.checkHost(`ottr-check${name.slice(1)}`) !== undefined
+  );
+}
 
 /** Every way the served chain differs from what was issued; empty when the device serves the new certificate. */
 export function servedChainProblems(chain: X509Certificate[], expected: Expected): string[] {
@@ -70,10 +87,8 @@ export function servedChainProblems(chain: X509Certificate[], expected: Expected
   const spki = leaf.publicKey.export({ type: 'spki', format: 'der' });
   if (!Buffer.from(expected.spki).equals(spki))
     problems.push("the served certificate does not carry the key from the device's CSR");
-  for (const name of expected.names) {
-    const probe = name.startsWith('*.') ? `ottr-check${name.slice(1)}` : name;
-    if (leaf.checkHost(probe) === undefined) problems.push(`the served certificate does not cover ${name}`);
-  }
+  for (const name of expected.names)
+    if (!coversName(leaf, name)) problems.push(`the served certificate does not cover ${name}`);
   const now = (expected.now ?? new Date()).getTime();
   if (Date.parse(leaf.validFrom) > now + CLOCK_SKEW_MS)
     problems.push(`the served certificate is not valid before ${leaf.validFrom}`);
@@ -86,7 +101,7 @@ export function servedChainProblems(chain: X509Certificate[], expected: Expected
   }
   const issuers = expected.expectedIssuers ?? [];
   if (issuers.length > 0) {
-    const org = /(?:^|\n)O=([^\n]+)/.exec(leaf.issuer)?.[1];
+    const org = issuerOrganisation(leaf);
     if (!org || !issuers.includes(org))
       problems.push(`the issuer organisation ${org ?? '(none)'} is not one of ${issuers.join(', ')}`);
   }
