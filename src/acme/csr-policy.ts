@@ -82,9 +82,11 @@ export async function checkCsr(
     if (name.type === 'dns') requested.push(name.value.toLowerCase());
     else problems.push(`the CSR asks for a ${name.type} name (${name.value}); only DNS names are allowed`);
   }
-  const cn = /(?:^|,\s*)CN=([^,]+)/.exec(csr.subject)?.[1]?.toLowerCase();
-  if (cn && !requested.includes(cn))
-    problems.push(`the CSR's common name ${cn} is not among its subject alternative names`);
+  // Every CN attribute, wherever it stands (a second CN, or one joined to another attribute with "+", counts too);
+  // read from the parsed name, not from its text, where a value may itself contain "CN=".
+  for (const cn of csr.subjectName.getField('CN').map((value) => value.toLowerCase()))
+    if (!requested.includes(cn))
+      problems.push(`the CSR's common name ${cn} is not among its subject alternative names`);
   const wanted = deviceNames(device);
   const missing = wanted.filter((n) => !requested.includes(n));
   const extra = [...new Set(requested)].filter((n) => !wanted.includes(n));

@@ -1,6 +1,6 @@
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ariCertificateId, parseRenewalInfo } from '../../src/acme/ari.ts';
 import { checkCsr } from '../../src/acme/csr-policy.ts';
 import { classifyProblem } from '../../src/acme/errors.ts';
@@ -175,6 +175,201 @@ describe('CSR policy', () => {
         'the CSR signature does not verify with its own public key',
       );
     }
+  });
+});
+
+describe('CSR policy: keys, hashes, names and subjects', () => {
+  const names = ['fw1.example.com', 'vpn.example.com'];
+  const p256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const rsa = (modulusLength: number) =>
+    ({
+      name: 'RSASSA-PKCS1-v1_5',
+      modulusLength,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: 'SHA-256',
+    }) as const;
+  const keyPairs = new Map<string, Promise<webcrypto.CryptoKeyPair>>();
+  /** One key pair per algorithm for the whole block: RSA generation is slow. */
+  const keysFor = (
+    algorithm: webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams | { name: string },
+  ) => {
+    const id = JSON.stringify(algorithm);
+    if (!keyPairs.has(id))
+      keyPairs.set(
+        id,
+        subtle.generateKey(algorithm, true, ['sign', 'verify']) as Promise<webcrypto.CryptoKeyPair>,
+      );
+    return keyPairs.get(id)!;
+  };
+  async function csr(
+    options: {
+      key?: webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams | { name: string };
+      signing?: object;
+      subject?: x509.JsonName | string;
+      sans?: string[] | null;
+    } = {},
+  ): Promise<string> {
+    const key = options.key ?? p256;
+    const request = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: options.subject ?? `CN=${names[0]}`,
+      keys: await keysFor(key),
+      signingAlgorithm: (options.signing ??
+        key) as x509.Pkcs10CertificateRequestCreateParams['signingAlgorithm'],
+      extensions:
+        options.sans === null
+          ? []
+          : [
+              new x509.SubjectAlternativeNameExtension(
+                (options.sans ?? names).map((value) => ({ type: 'dns' as const, value })),
+              ),
+            ],
+    });
+    return request.toString('pem');
+  }
+  const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  const pemOf = (bytes: Buffer) =>
+    `-----BEGIN CERTIFICATE REQUEST-----\n${bytes.toString('base64')}\n-----END CERTIFICATE REQUEST-----`;
+  const problemsOf = (result: Awaited<ReturnType<typeof checkCsr>>) => (result.ok ? [] : result.problems);
+
+  it('accepts an RSA key exactly at the required minimum and refuses a key one bit short of it', async () => {
+    const rsa2048 = await checkCsr(await csr({ key: rsa(2048) }), device, undefined);
+    expect(rsa2048.ok && rsa2048.csr.key).toEqual({ type: 'rsa', size: 2048 });
+    const atPolicy = await checkCsr(await csr({ key: rsa(3072) }), device, { type: 'rsa', size: 3072 });
+    expect(atPolicy.ok && atPolicy.csr.key).toEqual({ type: 'rsa', size: 3072 });
+    const defaultSize = await checkCsr(await csr({ key: rsa(2048) }), device, { type: 'rsa' });
+    expect(defaultSize.ok).toBe(true);
+    const below = await checkCsr(await csr({ key: rsa(2048) }), device, { type: 'rsa', size: 2049 });
+    expect(problemsOf(below)).toEqual(['key is RSA 2048; at least RSA 2049 is required']);
+  });
+
+  it('names the key it got and the type the authority requires when the key type is wrong', async () => {
+    const ecdsa = await checkCsr(await csr(), device, { type: 'rsa', size: 2048 });
+    expect(problemsOf(ecdsa)).toEqual(['key is ECDSA P-256; the authority requires RSA']);
+    const rsaKey = await checkCsr(await csr({ key: rsa(2048) }), device, { type: 'ecdsa' });
+    expect(problemsOf(rsaKey)).toEqual(['key is RSA 2048; the authority requires ECDSA']);
+  });
+
+  it('refuses a CSR signed with SHA-1 even though its signature verifies', async () => {
+    const pem = await csr({ signing: { ...p256, hash: 'SHA-1' } });
+    expect(await new x509.Pkcs10CertificateRequest(pem).verify()).toBe(true);
+    expect(problemsOf(await checkCsr(pem, device, undefined))).toEqual([
+      'the CSR is signed with SHA-1, which is not accepted',
+    ]);
+    // The same through a freshly loaded module: the weak-hash list is built when the module loads, and
+    // Stryker's vitest runner activates such load-time mutants only after the test file's imports
+    // (stryker-js#6144), so without a fresh load a mutated list could not be observed.
+    vi.resetModules();
+    const fresh = await import('../../src/acme/csr-policy.ts');
+    expect(problemsOf(await fresh.checkCsr(pem, device, undefined))).toEqual([
+      'the CSR is signed with SHA-1, which is not accepted',
+    ]);
+  });
+
+  it('treats an RSA-PSS subject public key as an RSA key, not as an unknown key type', async () => {
+    // rsaEncryption (1.2.840.113549.1.1.1) in the SubjectPublicKeyInfo becomes id-RSASSA-PSS (…1.1.10).
+    const bytes = der(await csr({ key: rsa(2048) }));
+    const rsaEncryption = Buffer.from('06092a864886f70d010101', 'hex');
+    const at = bytes.indexOf(rsaEncryption);
+    expect(at).toBeGreaterThan(0);
+    bytes[at + rsaEncryption.length - 1] = 0x0a;
+    const pem = pemOf(bytes);
+    expect(new x509.Pkcs10CertificateRequest(pem).publicKey.algorithm.name).toBe('RSA-PSS');
+    const problems = problemsOf(await checkCsr(pem, device, undefined));
+    expect(problems.some((p) => /^key is RSA \d+; at least RSA 2048 is required$/.test(p))).toBe(true);
+    expect(problems.filter((p) => p.includes('key type'))).toEqual([]);
+  });
+
+  it('refuses an Ed25519 CSR as neither RSA nor ECDSA, keeping the earlier problems', async () => {
+    const ed25519 = await csr({ key: { name: 'Ed25519' } });
+    expect(await new x509.Pkcs10CertificateRequest(ed25519).verify()).toBe(true);
+    expect(await checkCsr(ed25519, device, undefined)).toEqual({
+      ok: false,
+      problems: ["the CSR's key type Ed25519 is not RSA or ECDSA"],
+    });
+    // Also under a policy, and with a signature that does not verify: both problems are reported.
+    const bytes = der(ed25519);
+    bytes[bytes.length - 5]! ^= 0xff;
+    expect(await checkCsr(pemOf(bytes), device, { type: 'ecdsa' })).toEqual({
+      ok: false,
+      problems: [
+        'the CSR signature does not verify with its own public key',
+        "the CSR's key type Ed25519 is not RSA or ECDSA",
+      ],
+    });
+  });
+
+  it('refuses a CSR without a subject alternative name extension as lacking every name', async () => {
+    const result = await checkCsr(await csr({ sans: null }), device, undefined);
+    expect(problemsOf(result)).toEqual([
+      "the CSR's common name fw1.example.com is not among its subject alternative names",
+      'the CSR lacks fw1.example.com, vpn.example.com',
+    ]);
+  });
+
+  it('lists every missing and every foreign name, comma-separated', async () => {
+    const twoShort = await checkCsr(await csr({ subject: 'O=Example', sans: [] }), device, undefined);
+    expect(problemsOf(twoShort)).toEqual(['the CSR lacks fw1.example.com, vpn.example.com']);
+    const twoForeign = await checkCsr(
+      await csr({ sans: [...names, 'evil.example.org', 'Other.Example.net', 'evil.example.org'] }),
+      device,
+      undefined,
+    );
+    expect(problemsOf(twoForeign)).toEqual([
+      'the CSR asks for names the inventory does not list: evil.example.org, other.example.net',
+    ]);
+  });
+
+  it('accepts a CSR without a common name when its SANs are exactly the device names', async () => {
+    const result = await checkCsr(await csr({ subject: 'O=Example, C=US' }), device, undefined);
+    expect(result.ok && result.csr.names).toEqual(names);
+  });
+
+  it('finds the common name wherever it stands in the subject', async () => {
+    // @peculiar/x509 formats the subject as "O=Example, CN=evil.example.org".
+    const later = await csr({ subject: [{ O: ['Example'] }, { CN: ['evil.example.org'] }] });
+    expect(new x509.Pkcs10CertificateRequest(later).subject).toBe('O=Example, CN=evil.example.org');
+    expect(problemsOf(await checkCsr(later, device, undefined))).toEqual([
+      "the CSR's common name evil.example.org is not among its subject alternative names",
+    ]);
+    const laterOk = await csr({ subject: [{ O: ['Example'] }, { CN: ['VPN.example.com'] }] });
+    expect((await checkCsr(laterOk, device, undefined)).ok).toBe(true);
+  });
+
+  it('refuses a CSR with a second common name, or one joined to another attribute with "+"', async () => {
+    for (const subject of [
+      [{ CN: ['fw1.example.com'] }, { CN: ['evil.example.org'] }],
+      [{ CN: ['fw1.example.com', 'evil.example.org'] }],
+      [{ O: ['Example'], CN: ['evil.example.org'] }],
+    ]) {
+      const pem = await csr({ subject });
+      expect(problemsOf(await checkCsr(pem, device, undefined)), JSON.stringify(subject)).toEqual([
+        "the CSR's common name evil.example.org is not among its subject alternative names",
+      ]);
+    }
+  });
+
+  it('reads the common name from the parsed subject: text like "CN=" inside another value is not one', async () => {
+    // An organisation value with an escaped comma prints as "O=x\,CN=evil.example.org, CN=fw1.example.com".
+    for (const organisation of ['x,CN=evil.example.org', 'x,  CN=evil.example.org']) {
+      const pem = await csr({ subject: [{ O: [organisation] }, { CN: ['fw1.example.com'] }] });
+      expect(new x509.Pkcs10CertificateRequest(pem).subject).toContain('\\,');
+      expect((await checkCsr(pem, device, undefined)).ok, organisation).toBe(true);
+    }
+    const embedded = await csr({ subject: [{ OU: ['aCN=evil.example.org'] }, { CN: ['fw1.example.com'] }] });
+    expect((await checkCsr(embedded, device, undefined)).ok).toBe(true);
+  });
+
+  it('wants the device names lowercase and once each, and only the common name when there are no SANs', async () => {
+    const shouting: Device = {
+      ...device,
+      common_name: 'FW1.Example.COM',
+      subject_alternative_names: ['fw1.example.com', 'VPN.example.com', 'vpn.EXAMPLE.com'],
+    };
+    const result = await checkCsr(await csr(), shouting, undefined);
+    expect(result.ok && result.csr.names).toEqual(names);
+    const { subject_alternative_names: _, ...single } = device;
+    const only = await checkCsr(await csr({ sans: ['fw1.example.com'] }), single, undefined);
+    expect(only.ok && only.csr.names).toEqual(['fw1.example.com']);
   });
 });
 
