@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, Scalar, stringify } from 'yaml';
+import { isMap, isScalar, parseDocument, Scalar, stringify } from 'yaml';
 import type { CertificateRecord } from '../model/types.ts';
 import { RESULT_SCHEMA, type RotationResult } from '../rotate/result.ts';
 import { writeFileAtomic } from '../util/files.ts';
@@ -54,10 +54,12 @@ export function certificateRecord(result: RotationResult): CertificateRecord | u
  * so comments, order and quoting elsewhere stay exactly as they were. Returns undefined when nothing changes.
  */
 export function applyCertificate(text: string, record: CertificateRecord): string | undefined {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, schema: 'core' });
+  const doc = parseDocument(text);
   if (doc.errors.length > 0 || !isMap(doc.contents))
     throw new Error('the device file does not parse as a mapping');
+  // The block is spliced in as lines at column 0: a flow mapping ({…}) or an indented one would be broken by it.
+  if (doc.contents.flow)
+    throw new Error('the device file is a flow mapping ({…}); write it as a block mapping');
   const block = renderCertificateBlock(record);
   const pair = doc.contents.items.find((p) => isScalar(p.key) && p.key.value === 'certificate');
   if (!pair) {
@@ -66,6 +68,8 @@ export function applyCertificate(text: string, record: CertificateRecord): strin
   }
   const keyStart = (pair.key as Scalar).range![0];
   const lineStart = text.lastIndexOf('\n', keyStart - 1) + 1;
+  if (lineStart !== keyStart)
+    throw new Error('the certificate key does not start its line; write the device file without indentation');
   const valueEnd =
     (pair.value as { range?: [number, number, number] } | null)?.range?.[1] ?? (pair.key as Scalar).range![1];
   // The replaced span ends at the end of the value's last line.
