@@ -8,7 +8,9 @@
 //   MUTATION_MODULES=src/plan/due.ts,src/acme/csr-policy.ts npm run mutation
 //   npm run mutation -- src/plan/due.ts --threshold 90 exit 1 when a module scores below 90 %
 //
-// Environment: MUTATION_CHECKER=typescript adds Stryker's TypeScript checker, which sorts type-invalid mutants out
+// Environment: MUTATION_TESTS=a.test.ts,b.test.ts runs the module(s) against only those test files, instead of the
+// table's (quick iterations on one module's unit tests; the figures to quote come from the table);
+// MUTATION_CHECKER=typescript adds Stryker's TypeScript checker, which sorts type-invalid mutants out
 // as CompileError before any test runs; it is off by default because on this 2-core machine it type-checks the
 // whole program per mutant group and took over 10 minutes without finishing the 169 mutants of csr-policy.ts,
 // while vitest (which strips types) kills or lets survive the same mutants in about a minute; MUTATION_CONCURRENCY (default 1), MUTATION_INCREMENTAL=1 reuses
@@ -32,13 +34,15 @@ const REPORT_DIR = 'reports/mutation';
  * entries with a `*` are matched in their directory (`test/unit/csr-policy*.test.ts`).
  */
 const MODULES = {
+  // Certificates, chains and TLS servers on 127.0.0.1 made by the test itself cover every check (about 5 minutes);
+  // the integration pipeline would add half an hour and no path.
   'src/verify/tls.ts': {
-    tests: ['test/integration/rotate-pipeline.test.ts'],
-    optional: ['test/unit/verify-tls.test.ts', 'test/unit/verify-tls*.test.ts'],
+    tests: ['test/unit/verify-tls.test.ts'],
   },
+  // Every phase, fault and rollback path runs against a fake driver whose device is a real TLS server on
+  // 127.0.0.1 (seconds per mutant); the integration pipeline (real drivers, Pebble) adds minutes and no paths.
   'src/rotate/rotate-device.ts': {
-    tests: ['test/integration/rotate-pipeline.test.ts'],
-    optional: ['test/unit/rotate-device-guards.test.ts', 'test/unit/rotate-device*.test.ts'],
+    tests: ['test/unit/rotate-device-guards.test.ts'],
   },
   'src/acme/csr-policy.ts': {
     tests: ['test/unit/acme-policy.test.ts'],
@@ -47,23 +51,17 @@ const MODULES = {
   'src/platforms/https-client.ts': {
     tests: ['test/unit/https-trust.test.ts'],
   },
+  // The steps run on /bin/sh with the real openssl in a temporary folder (linux-steps.test.ts); the SSH transport
+  // that carries them is linux-ssh.test.ts's concern, not this module's.
   'src/platforms/linux-steps.ts': {
-    tests: ['test/integration/linux-ssh.test.ts'],
-    optional: ['test/unit/linux-steps*.test.ts'],
+    tests: ['test/unit/shell-quoting.test.ts', 'test/unit/linux-steps.test.ts'],
   },
   'src/platforms/panos/driver.ts': {
-    tests: ['test/integration/panos.test.ts'],
+    tests: ['test/unit/panos-xml.test.ts', 'test/integration/panos.test.ts'],
   },
-  // jobSecrets and mask are imported by the unit test inputs-mask.test.ts, the rest through pending.test.ts
-  // (plan.ts → inputs.ts); actions.test.ts and report-action.test.ts run the committed bundles under
-  // actions/*/dist, which a mutant of src/ does not reach, so they are not listed.
+  // Every function of the module, against the runner's own @actions/core (what it writes to stdout, the exit code).
   'src/actions/inputs.ts': {
-    tests: ['test/integration/pending.test.ts'],
-    optional: [
-      'test/unit/inputs*.test.ts',
-      'test/unit/action-inputs*.test.ts',
-      'test/unit/job-secrets*.test.ts',
-    ],
+    tests: ['test/unit/action-inputs.test.ts', 'test/unit/inputs-mask.test.ts'],
   },
   'src/plan/due.ts': {
     tests: ['test/unit/plan.test.ts'],
@@ -73,15 +71,18 @@ const MODULES = {
     tests: ['test/unit/apply-results.test.ts'],
     optional: ['test/unit/apply-results*.test.ts'],
   },
+  // The grant checks are pure; trust-boundary.test.ts (the same refusals through validate, plan and rotate on the
+  // lab) would cost minutes per mutant and reach no line the unit tests do not.
   'src/model/boundary.ts': {
-    tests: ['test/unit/boundary.test.ts', 'test/integration/trust-boundary.test.ts'],
+    tests: ['test/unit/boundary.test.ts'],
+    optional: ['test/unit/boundary*.test.ts'],
   },
   'src/gitops/accept-results.ts': {
     tests: ['test/unit/accept-results.test.ts'],
     optional: ['test/unit/accept-results*.test.ts'],
   },
   'src/secrets/source.ts': {
-    tests: ['test/unit/workflow-secrets.test.ts', 'test/integration/trust-boundary.test.ts'],
+    tests: ['test/unit/secret-source.test.ts', 'test/unit/workflow-secrets.test.ts'],
   },
 };
 
@@ -103,6 +104,11 @@ function expand(pattern) {
 }
 
 function testFilesFor(module) {
+  const only = process.env.MUTATION_TESTS;
+  if (only) {
+    const files = only.split(',').flatMap((pattern) => expand(pattern.trim()));
+    return { files, notes: [`MUTATION_TESTS: only ${files.join(', ')} (not the table's test files)`] };
+  }
   const entry = MODULES[module];
   const notes = [];
   const files = new Set();
@@ -125,11 +131,11 @@ function strykerOptions(module, testFiles) {
   const incremental = process.env.MUTATION_INCREMENTAL === '1';
   return {
     mutate: [module],
-    testFiles,
     testRunner: 'vitest',
-    // The sandbox is a copy of the repository, so vitest.config.ts (fileParallelism: false, the inlined
-    // @actions packages) is found there; `related: false` because the test files are given explicitly.
-    vitest: { configFile: 'vitest.config.ts', related: false },
+    // The sandbox is a copy of the repository. vitest.mutation.config.ts is vitest.config.ts (fileParallelism:
+    // false, the inlined @actions packages) with `include` set to OTTR_MUTATION_TESTS, which worker() sets;
+    // Stryker's own `testFiles` would leave module-level mutants unactivated (see that file).
+    vitest: { configFile: 'vitest.mutation.config.ts', related: false },
     checkers: checker ? ['typescript'] : [],
     tsconfigFile: checker ? checkerTsconfig(module, testFiles) : 'tsconfig.json',
     coverageAnalysis: 'perTest',
@@ -145,10 +151,11 @@ function strykerOptions(module, testFiles) {
     },
     incremental,
     incrementalFile: `${REPORT_DIR}/${slug(module)}.incremental.json`,
-    tempDirName: '.stryker-tmp',
+    // One sandbox folder per module, so runs of different modules can go side by side.
+    tempDirName: `.stryker-tmp/${slug(module)}`,
     cleanTempDir: true,
     // Big or generated folders the tests don't read (the 100,000-device bench inventories live in .bench/).
-    ignorePatterns: ['.bench', '/dist', '/reports', '/coverage'],
+    ignorePatterns: ['/.stryker-tmp', '.bench', '/dist', '/reports', '/coverage'],
     timeoutMS: 10_000,
     thresholds: { high: 90, low: 75, break: null },
     logLevel: 'info',
@@ -182,6 +189,7 @@ async function worker(module, testFiles) {
       : await import(
           pathToFileURL(join(ROOT, 'node_modules/@stryker-mutator/core/dist/src/stryker.js')).href
         );
+  process.env.OTTR_MUTATION_TESTS = testFiles.join(',');
   await new Stryker(strykerOptions(module, testFiles)).runMutationTest();
 }
 
