@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import { maskableParts, type SecretSource, secretSlots } from '../secrets/source.ts';
 
-/** Reads an action input the way the runner passes it (INPUT_<NAME>), trimmed; '' when absent. */
+/** Reads an action input the way the runner passes it (INPUT_<NAME>), trimmed (getInput's default); '' when absent. */
 export function text(name: string): string {
-  return core.getInput(name).trim();
+  return core.getInput(name);
 }
 
 /** true/false inputs; anything else is a clear error naming the input. */
@@ -18,7 +18,7 @@ export function flag(name: string): boolean {
 /** A list input: names separated by commas, spaces or new lines. */
 export function list(name: string): string[] {
   return text(name)
-    .split(/[\s,]+/)
+    .split(/[\s,]/)
     .filter(Boolean);
 }
 
@@ -62,7 +62,7 @@ export function githubContext(env: NodeJS.ProcessEnv): GitHubContext {
   try {
     if (env.GITHUB_EVENT_PATH) event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
   } catch {
-    event = {};
+    // an unreadable event payload: the default branch is taken to be main
   }
   const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
   return {

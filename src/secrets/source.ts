@@ -27,9 +27,9 @@ export function secretSlots(names: readonly string[], env: NodeJS.ProcessEnv, sl
   if (names.length > slots)
     throw new Error(`the job names ${names.length} secrets; a job has ${slots} slots`);
   const values: Record<string, string> = {};
+  // An empty or unset slot is dropped by secretMap.
   names.forEach((name, i) => {
-    const value = env[`OTTR_SECRET_${i + 1}`];
-    if (value) values[name] = value;
+    values[name] = env[`OTTR_SECRET_${i + 1}`] ?? '';
   });
   return secretMap(
     values,
