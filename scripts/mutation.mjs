@@ -49,7 +49,7 @@ const MODULES = {
     optional: ['test/unit/csr-policy*.test.ts'],
   },
   'src/platforms/https-client.ts': {
-    tests: ['test/unit/https-trust.test.ts'],
+    tests: ['test/unit/https-trust.test.ts', 'test/unit/https-client.test.ts'],
   },
   // The steps run on /bin/sh with the real openssl in a temporary folder (linux-steps.test.ts); the SSH transport
   // that carries them is linux-ssh.test.ts's concern, not this module's.

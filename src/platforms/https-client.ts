@@ -113,7 +113,11 @@ function trustedSocket(
 ): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, servername, rejectUnauthorized: false, timeout: timeoutMs });
+    const handshakeTimeout = () =>
+      socket.destroy(new Error(`no TLS handshake with ${host}:${port} within ${timeoutMs} ms`));
+    socket.once('timeout', handshakeTimeout);
     socket.once('secureConnect', () => {
+      socket.off('timeout', handshakeTimeout);
       const problem = trustProblem(socket.getPeerCertificate(true), servername, trust);
       if (problem) {
         socket.destroy();
@@ -123,9 +127,6 @@ function trustedSocket(
         resolve(socket);
       }
     });
-    socket.once('timeout', () =>
-      socket.destroy(new Error(`no TLS handshake with ${host}:${port} within ${timeoutMs} ms`)),
-    );
     socket.once('error', reject);
   });
 }
@@ -153,7 +154,6 @@ export async function httpsCall(
         path: options.path,
         headers: { host: `${options.servername}:${options.port}`, ...options.headers },
         createConnection: () => socket,
-        timeout: timeoutMs,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -165,7 +165,9 @@ export async function httpsCall(
         res.on('error', reject);
       },
     );
-    req.on('timeout', () =>
+    // On the socket itself: http's `timeout` option is never armed for a socket that is connected already, so a
+    // listener that took the handshake and then said nothing held the job until GitHub's job timeout.
+    socket.setTimeout(timeoutMs, () =>
       req.destroy(new Error(`no answer from ${options.host}:${options.port} within ${timeoutMs} ms`)),
     );
     req.on('error', reject);
