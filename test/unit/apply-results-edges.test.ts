@@ -88,6 +88,12 @@ describe('applyCertificate splices the block in, or refuses a file it would brea
     );
   });
 
+  it('appends after a blank line to a file without a final newline too', () => {
+    expect(applyCertificate('system_name: fw1', RECORD)).toBe(
+      `system_name: fw1\n\n# Written by automation after each rotation; do not edit by hand.\n${BLOCK}`,
+    );
+  });
+
   it('replaces an empty certificate key', () => {
     expect(applyCertificate('system_name: fw1\ncertificate:\nowner: me\n', RECORD)).toBe(
       `system_name: fw1\n${BLOCK}owner: me\n`,
