@@ -206,7 +206,8 @@ export function deviceBoundaryFindings(
     );
   const tag = connection.instance_tag;
   if (tag) {
-    const allowed = settings.ssm?.instance_tags?.[dc] ?? [];
+    const tags = settings.ssm?.instance_tags;
+    const allowed = tags && Object.hasOwn(tags, dc) ? (tags[dc] ?? []) : [];
     if (!allowed.some((a) => a.key === tag.key && (a.value === undefined || a.value === tag.value)))
       findings.push(
         error(
@@ -243,16 +244,12 @@ export function parseCidr(
 ): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
   const at = block.lastIndexOf('/');
   const address = block.slice(0, at);
-  const prefix = Number(block.slice(at + 1));
+  const digits = block.slice(at + 1);
   const version = isIP(address);
-  if (
-    at <= 0 ||
-    version === 0 ||
-    !Number.isInteger(prefix) ||
-    prefix < 0 ||
-    prefix > (version === 4 ? 32 : 128)
-  )
-    return undefined;
+  // Digits only: Number('') is 0, so "10.0.0.0/" would be the whole address space (and "/0x18", "/1e1" parse).
+  if (version === 0 || !/^\d{1,3}$/.test(digits)) return undefined;
+  const prefix = Number(digits);
+  if (prefix > (version === 4 ? 32 : 128)) return undefined;
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
@@ -319,14 +316,6 @@ export function settingsBoundaryFindings(settings: Settings): Finding[] {
           error(
             ['names', dc, 'suffixes', i],
             `"${suffix}" ${problem ?? 'must be a name, not a wildcard (wildcards: true allows them)'}`,
-            'value',
-          ),
-        );
-      else if (!suffix.includes('.'))
-        findings.push(
-          error(
-            ['names', dc, 'suffixes', i],
-            `"${suffix}" is a top-level domain; name the organisation's own zone`,
             'value',
           ),
         );
