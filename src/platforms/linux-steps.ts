@@ -14,6 +14,12 @@ export const LINUX_DEFAULTS: LinuxOptions = {
   reload_command: 'systemctl reload nginx',
 };
 
+/** Before anything changes: openssl is there, and the live certificate and key can be read. */
+export function linuxPrecheck(options: LinuxOptions, sudo: boolean): string {
+  const s = sudo ? 'sudo -n ' : '';
+  return `command -v openssl >/dev/null && ${s}test -r ${shellQuote(options.certificate_path)} && ${s}test -r ${shellQuote(options.key_path)}`;
+}
+
 /** The shell steps a Linux host runs, shared by the SSH and SSM drivers; every value is quoted. */
 export function linuxSteps(options: LinuxOptions, request: CsrRequest, sudo: boolean) {
   const s = sudo ? 'sudo -n ' : '';
@@ -34,7 +40,6 @@ export function linuxSteps(options: LinuxOptions, request: CsrRequest, sudo: boo
       ? `for h in ${q(`${options.hooks_dir}/${kind}`)}/*.sh; do [ -x "$h" ] || continue; ${s}"$h" || exit 1; done`
       : 'true';
   return {
-    precheck: `command -v openssl >/dev/null && ${s}test -r ${q(options.certificate_path)} && ${s}test -r ${q(options.key_path)}`,
     csr: `set -e; umask 077; ${s}openssl genpkey ${keygen} -out ${q(newKey)} 2>/dev/null; ${s}chmod 600 ${q(newKey)}; ${s}openssl req -new -key ${q(newKey)} -subj ${q(subject)} -addext ${q(san)}`,
     /** The chain arrives on stdin (SSH). */
     install: `set -e; umask 022; ${s}tee ${q(newCert)} >/dev/null`,
@@ -67,7 +72,6 @@ export type RunStep = (step: string, script: string, stdin?: string) => Promise<
  */
 export function linuxSession(
   options: LinuxOptions,
-  device: { common_name: string },
   sudo: boolean,
   transport: { run: RunStep; stdin: boolean; endpoint: TlsEndpoint; close(): Promise<void> },
 ): DriverSession {
@@ -76,10 +80,7 @@ export function linuxSession(
   const of = (receipt: InstallReceipt) => receipt.request as CsrRequest;
   return {
     async precheck() {
-      await run(
-        'precheck',
-        steps({ names: [device.common_name], key: { type: 'ecdsa' }, rotationId: 'precheck' }).precheck,
-      );
+      await run('precheck', linuxPrecheck(options, sudo));
     },
     async generateCsr(request) {
       const out = await run('key and CSR generation', steps(request).csr);

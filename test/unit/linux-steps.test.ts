@@ -10,12 +10,18 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as x509 from '@peculiar/x509';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyPolicy } from '../../src/model/types.ts';
 import type { CsrRequest } from '../../src/platforms/contract.ts';
-import { type LinuxOptions, linuxSession, type RunStep } from '../../src/platforms/linux-steps.ts';
+import {
+  LINUX_DEFAULTS,
+  type LinuxOptions,
+  linuxSession,
+  type RunStep,
+} from '../../src/platforms/linux-steps.ts';
 
 /**
  * The Linux driver's shell steps, run for real by /bin/sh with the real openssl, in a temporary folder standing in
@@ -71,7 +77,7 @@ function session(opts: { stdin?: boolean; sudo?: boolean; output?: string } = {}
   };
   let closed = 0;
   const endpoint = { host: '127.0.0.1', port: 8443, servername: 'web1.example.com' };
-  const s = linuxSession(options, { common_name: 'web1.example.com' }, opts.sudo ?? false, {
+  const s = linuxSession(options, opts.sudo ?? false, {
     run,
     stdin: opts.stdin ?? true,
     endpoint,
@@ -311,5 +317,42 @@ describe('the session', () => {
         script: `command -v openssl >/dev/null && test -r '${options.certificate_path}' && test -r '${options.key_path}'`,
       },
     ]);
+  });
+});
+
+describe('steps are named in errors and logs', () => {
+  it('each step runs under its own name', async () => {
+    const { s, scripts } = session();
+    await s.precheck();
+    await s.generateCsr(request());
+    const receipt = await s.install(CHAIN, request());
+    await s.activate(receipt);
+    await s.rollback(receipt);
+    await s.cleanup(receipt);
+    await s.discard(request());
+    expect(scripts.map((x) => x.step)).toEqual([
+      'precheck',
+      'key and CSR generation',
+      'install',
+      'activate',
+      'rollback',
+      'cleanup',
+      'discard',
+    ]);
+    const encoded = session({ stdin: false });
+    await encoded.s.install(CHAIN, request());
+    expect(encoded.scripts.map((x) => x.step)).toEqual(['install']);
+  });
+});
+
+describe('defaults', () => {
+  it('are the ones the driver README documents', () => {
+    const readme = readFileSync(
+      join(dirname(fileURLToPath(import.meta.url)), '../../src/platforms/linux-ssh/README.md'),
+      'utf8',
+    ).replace(/\n/g, ' ');
+    for (const [option, value] of Object.entries(LINUX_DEFAULTS))
+      expect(readme, option).toContain(`\`${option}\` (\`${value}\`)`);
+    expect(Object.keys(LINUX_DEFAULTS).sort()).toEqual(['certificate_path', 'key_path', 'reload_command']);
   });
 });

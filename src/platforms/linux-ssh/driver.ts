@@ -90,7 +90,7 @@ export const linuxSshDriver: PlatformDriver = guardedDriver(
         );
       return result.stdout;
     };
-    return linuxSession(options, device, connection.sudo === true, {
+    return linuxSession(options, connection.sudo === true, {
       run,
       stdin: true,
       endpoint: { host, port: connection.tls_port ?? 443, servername: device.common_name },

@@ -116,7 +116,7 @@ export function linuxSsmDriver(driverOptions: SsmDriverOptions = {}): PlatformDr
         }
       }
 
-      return linuxSession(options, device, connection.sudo === true, {
+      return linuxSession(options, connection.sudo === true, {
         run,
         stdin: false,
         endpoint: {
