@@ -63,14 +63,12 @@ export async function checkCsr(
 
   const algorithm = csr.publicKey.algorithm as { name: string; namedCurve?: string; modulusLength?: number };
   let key: AcceptedCsr['key'];
-  if (
-    algorithm.name === 'RSASSA-PKCS1-v1_5' ||
-    algorithm.name === 'RSA-PSS' ||
-    algorithm.name === 'RSA-OAEP'
-  ) {
+  // The names @peculiar/x509 gives an SPKI: rsaEncryption and RSASSA-PSS keys, id-ecPublicKey as ECDSA (an EC
+  // key on a curve it does not know comes back as the raw OID, and is refused below like any other type).
+  if (algorithm.name === 'RSASSA-PKCS1-v1_5' || algorithm.name === 'RSA-PSS') {
     key = { type: 'rsa', size: algorithm.modulusLength ?? 0 };
-  } else if (algorithm.name === 'ECDSA' || algorithm.name === 'ECDH') {
-    key = { type: 'ecdsa', curve: algorithm.namedCurve ?? 'unknown' };
+  } else if (algorithm.name === 'ECDSA') {
+    key = { type: 'ecdsa', curve: String(algorithm.namedCurve) };
   } else {
     return { ok: false, problems: [...problems, `the CSR's key type ${algorithm.name} is not RSA or ECDSA`] };
   }
