@@ -68,7 +68,8 @@ export const issuerOrganisation = (cert: X509Certificate) => /(?:^|\n)O=([^\n]+)
  */
 export function coversName(cert: X509Certificate, name: string): boolean {
   if (!name.startsWith('*.')) return cert.checkHost(name) !== undefined;
-  const sans = (cert.subjectAltName ?? '').split(/,\s*/).map((san) => san.toLowerCase());
+  // Node lists them as "DNS:a, DNS:b".
+  const sans = (cert.subjectAltName ?? '').split(', ').map((san) => san.toLowerCase());
   return (
     sans.includes(`dns:${name.toLowerCase()}`) && cert.checkHost(`ottr-check${name.slice(1)}`) !== undefined
   );

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { type AddressInfo, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -556,5 +557,28 @@ describe('coversName', () => {
     expect(coversName(leaf, 'host.lab.example.com')).toBe(true);
     expect(coversName(leaf, '*.example.com')).toBe(false);
     expect(coversName(leaf, 'www.fw.example.com')).toBe(false);
+  });
+});
+
+describe('coversName without a subjectAltName extension', () => {
+  it('a certificate naming its host only in the CN covers no wildcard', () => {
+    const pem = execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        '/dev/null',
+      ].concat(['-subj', '/CN=*.example.com', '-days', '1']),
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const cert = new X509Certificate(pem);
+    expect(cert.subjectAltName).toBeUndefined();
+    expect(coversName(cert, '*.example.com')).toBe(false);
   });
 });
