@@ -166,9 +166,14 @@ export function acceptResults(found: readonly FoundResult[], context: AcceptCont
       ...(f.artifact ? { artifact: f.artifact } : {}),
       reason,
     });
-  if (!context.plan) {
-    for (const f of found)
-      refuse(f, `no plan to match it to its job: ${context.planProblem ?? 'the plan file was not read'}`);
+  // Without the plan's time there is no floor for not_before, and an old certificate would pass as this run's.
+  const planProblem = !context.plan
+    ? (context.planProblem ?? 'the plan file was not read')
+    : Number.isNaN(Date.parse(context.plan.now))
+      ? `the plan's time ${JSON.stringify(context.plan.now)} is not a date`
+      : undefined;
+  if (!context.plan || planProblem) {
+    for (const f of found) refuse(f, `no plan to match it to its job: ${planProblem}`);
     return out;
   }
   const entries = entryDevices(context.plan);
@@ -243,7 +248,7 @@ type Certificate = NonNullable<RotationResult['certificate']>;
 /**
  * The certificate a rotated result proves, or why it proves nothing. The chain is `certificate.pem` (leaf
  * first); the leaf must cover every name of the device, must not be a CA, must have been issued no earlier than
- * `notBeforeFloor` and must be valid now; every further certificate must be a CA valid now; the chain must lead
+ * `notBeforeFloor` and must be valid now; every further certificate must be a CA; the chain must lead
  * by signature to one of the roots (`chainProblems`); the issuer organisation must be expected when the
  * authority lists any. The returned fields are the leaf's; `rotated_at` and `renewal_window` come from the JSON,
  * bounded by the leaf (`rotated_at` within the run, a window inside the validity or dropped).
@@ -290,8 +295,6 @@ export function certificateEvidence(
   for (const cert of chain.slice(1)) {
     const subject = cert.subject.replace(/\n/g, ', ');
     if (!cert.ca) problems.push(`${subject} in the chain is not a CA certificate`);
-    if (Date.parse(cert.validFrom) > now + CLOCK_SKEW_MS || Date.parse(cert.validTo) <= now)
-      problems.push(`${subject} in the chain is not valid now`);
   }
   const issuers = trust.expectedIssuers ?? [];
   if (issuers.length > 0) {
@@ -306,7 +309,7 @@ export function certificateEvidence(
     return { problems: [`the authority's roots do not parse: ${(error as Error).message}`] };
   }
   problems.push(
-    ...chainProblems(chain, roots).map((p) =>
+    ...chainProblems(chain, roots, bounds.now, CLOCK_SKEW_MS).map((p) =>
       p
         .replace('the served chain', "certificate.pem's chain")
         .replace(/ \(is the intermediate missing\?\)$/, ''),

@@ -119,17 +119,18 @@ export function servedChainProblems(chain: X509Certificate[], expected: Expected
 /**
  * The chain must link leaf → intermediates → one of the roots by signatures, each within its validity at `now`
  * (the leaf's own validity is the caller's to judge; every intermediate on the path and the root reached are
- * checked here).
+ * checked here), a certificate starting up to `skewMs` after `now` counting as valid.
  */
 export function chainProblems(
   chain: X509Certificate[],
   roots: X509Certificate[],
   now = new Date(),
+  skewMs = CLOCK_SKEW_MS,
 ): string[] {
   const at = now.getTime();
   const problems: string[] = [];
   const checkValidity = (cert: X509Certificate, what: string) => {
-    if (Date.parse(cert.validFrom) > at + CLOCK_SKEW_MS || Date.parse(cert.validTo) <= at)
+    if (Date.parse(cert.validFrom) > at + skewMs || Date.parse(cert.validTo) <= at)
       problems.push(
         `${what} ${cert.subject.replace(/\n/g, ', ')} is not valid now (valid from ${cert.validFrom} to ${cert.validTo})`,
       );
