@@ -47,8 +47,9 @@ export function findResults(dir: string): {
   const found: FoundResult[] = [];
   const problems: { file: string; message: string }[] = [];
   const walk = (folder: string) => {
+    // Names within one folder are unique: no comparison is ever a tie.
     for (const entry of readdirSync(folder, { withFileTypes: true }).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      a.name < b.name ? -1 : 1,
     )) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) walk(path);
