@@ -232,7 +232,9 @@ export async function rotateDevice(
       fail(error.errorClass, error.message);
       if (error.warnings.length > 0) result.warnings = [...(result.warnings ?? []), ...error.warnings];
     } else fail('internal', (error as Error).message);
-    if (session && receipt && (phase === 'install' || phase === 'verify')) {
+    // A receipt exists from install on, and only install and verify can throw after it (cleanup's own failure
+    // is a warning): whatever failed then, the device may be serving the new certificate.
+    if (session && receipt) {
       const rollbackTimeoutMs = options.rollbackTimeoutMs ?? 30_000;
       await timed('rollback', () =>
         rollBack(session!, receipt!, result, issuedSerial, rollbackTimeoutMs),
@@ -266,8 +268,7 @@ async function rollBack(
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     const chain = await fetchServedChain(session.tlsEndpoint(), 5000).catch(() => []);
     const served = chain[0]?.serialNumber.toLowerCase();
-    const ok =
-      expected === undefined ? served !== undefined && served !== issuedSerial : served === expected;
+    const ok = expected === undefined ? served !== undefined && served !== issuedSerial : served === expected;
     good = ok ? good + 1 : 0;
     if (ok && good < VERIFY_CONSECUTIVE) {
       await sleep(VERIFY_SPACING_MS);

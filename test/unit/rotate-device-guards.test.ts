@@ -3,6 +3,7 @@ import { createSecureContext, createServer, type SecureContext, type Server } fr
 import * as x509 from '@peculiar/x509';
 import * as acme from 'acme-client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ariCertificateId } from '../../src/acme/ari.ts';
 import { IssuanceError } from '../../src/acme/errors.ts';
 import type { IssuedCertificate } from '../../src/acme/issue.ts';
 import type { Device, Route } from '../../src/model/types.ts';
@@ -26,7 +27,8 @@ beforeAll(async () => {
   ca = await TestCa.create();
 });
 
-type Which = 'old' | 'new';
+/** What a handshake gets: the certificate before, the new one, a third one (neither), or no handshake at all. */
+type Which = 'old' | 'new' | 'other' | 'none';
 
 interface Behaviour {
   /** What the n-th handshake after activation serves (0-based); default: the new certificate. */
@@ -43,6 +45,8 @@ interface Behaviour {
   >;
   /** The CSR asks for this name too (one the inventory does not list). */
   csrExtraName?: string;
+  /** The CSR leaves the device's last name out. */
+  csrDropLast?: boolean;
   /** Before activation no handshake succeeds (a device serving nothing yet). */
   nothingBefore?: boolean;
 }
@@ -52,6 +56,10 @@ class FakeDevice {
   port = 0;
   readonly names: string[];
   private old!: { keyPem: string; chainPem: string };
+  private other!: { keyPem: string; chainPem: string };
+  otherSerial = '';
+  /** The first certificate the device served (its key and chain), for ARI identifiers. */
+  oldChainPem = '';
   private fresh: { keyPem: string; chainPem: string } | undefined;
   private readonly pendingKeys = new Map<string, string>();
   private state: 'before' | 'activated' | 'rolledBack' = 'before';
@@ -75,11 +83,19 @@ class FakeDevice {
     const issued = await ca.issue(this.names);
     this.old = { keyPem: issued.keyPem!, chainPem: issued.pem };
     this.oldSerial = serialOf(issued.pem);
+    this.oldChainPem = issued.pem;
+    const other = await ca.issue(this.names);
+    this.other = { keyPem: other.keyPem!, chainPem: other.pem };
+    this.otherSerial = serialOf(other.pem);
     // No default credential: a chain set on the server itself would be sent along with any SNI context's leaf.
     this.server = createServer({
       SNICallback: (_name, cb) => {
         if (this.state === 'before' && this.behaviour.nothingBefore) cb(new Error('nothing served yet'));
-        else cb(null, this.pick());
+        else {
+          const context = this.pick();
+          if (context) cb(null, context);
+          else cb(new Error('nothing served'));
+        }
       },
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -90,12 +106,16 @@ class FakeDevice {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  private pick(): SecureContext {
+  private pick(): SecureContext | undefined {
     const n = this.sinceSwitch++;
     let which: Which = 'old';
     if (this.state === 'activated') which = this.behaviour.afterActivate?.(n) ?? 'new';
     if (this.state === 'rolledBack') which = this.behaviour.afterRollback?.(n) ?? 'old';
-    const credential = which === 'new' ? this.fresh! : this.old;
+    if (which === 'none') {
+      this.served.push({ state: this.state, serial: '' });
+      return undefined;
+    }
+    const credential = which === 'new' ? this.fresh! : which === 'other' ? this.other : this.old;
     let chainPem = credential.chainPem;
     if (which === 'new' && this.behaviour.dropIntermediate) chainPem = pemCertificates(chainPem)[0]!;
     this.served.push({ state: this.state, serial: serialOf(chainPem) });
@@ -121,6 +141,7 @@ class FakeDevice {
       async connect(context) {
         device.connectedWith = context;
         device.call('connect');
+        context.log('connected to the fake device');
         const session: DriverSession = {
           async precheck() {
             device.call('precheck');
@@ -134,7 +155,7 @@ class FakeDevice {
               {
                 commonName: request.names[0]!,
                 altNames: [
-                  ...request.names,
+                  ...(device.behaviour.csrDropLast ? request.names.slice(0, -1) : request.names),
                   ...(device.behaviour.csrExtraName ? [device.behaviour.csrExtraName] : []),
                 ],
               },
@@ -609,5 +630,159 @@ describe('rotateDevice phases: each failure is classed, nothing is ordered after
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(result.error).toMatchObject({ phase: 'verify', class: 'verify_failed' });
     expect(result.phases.find((p) => p.name === 'verify')!.ms).toBeGreaterThanOrEqual(600);
+  });
+});
+
+describe('rotateDevice rollback: the previous certificate, three times in a row, is the only proof', () => {
+  it('a rollback after which the device serves the old certificate once and then the new one is not restored', async () => {
+    const { device, sim, options, issuedSerial } = await setup({
+      dropIntermediate: true,
+      afterRollback: (n) => (n === 0 ? 'old' : 'new'),
+    });
+    const result = await rotateDevice(device, route, options);
+    expect(result.status).toBe('failed');
+    expect(result.rollback).toEqual({
+      restored: false,
+      message: `after rollback the device serves ${issuedSerial()}, not ${sim.oldSerial}`,
+    });
+  }, 60_000);
+
+  it('a rollback after which the device serves a third certificate is not restored', async () => {
+    const { device, sim, options } = await setup({ dropIntermediate: true, afterRollback: () => 'other' });
+    const result = await rotateDevice(device, route, options);
+    expect(result.rollback).toEqual({
+      restored: false,
+      message: `after rollback the device serves ${sim.otherSerial}, not ${sim.oldSerial}`,
+    });
+  }, 60_000);
+
+  it('a rollback after which the device serves nothing is not restored', async () => {
+    const { device, sim, options } = await setup({ dropIntermediate: true, afterRollback: () => 'none' });
+    const result = await rotateDevice(device, route, options);
+    expect(result.rollback).toEqual({
+      restored: false,
+      message: `after rollback the device serves nothing, not ${sim.oldSerial}`,
+    });
+  }, 60_000);
+
+  it('with nothing served before, a rollback that leaves nothing served is not restored either', async () => {
+    const { device, options } = await setup({
+      nothingBefore: true,
+      dropIntermediate: true,
+      afterRollback: () => 'none',
+    });
+    const result = await rotateDevice(device, route, options);
+    expect(result.rollback).toEqual({
+      restored: false,
+      message: 'after rollback the device serves nothing, not its previous certificate',
+    });
+  }, 60_000);
+});
+
+describe('rotateDevice verification reads what the device serves, handshake by handshake', () => {
+  it('a device that stops answering TLS after activation fails verification with the connection error', async () => {
+    const { device, options } = await setup({ afterActivate: () => 'none' });
+    const result = await rotateDevice(device, route, options);
+    expect(result.status).toBe('rolled_back');
+    expect(result.error).toMatchObject({ phase: 'verify', class: 'verify_failed' });
+    expect(result.error!.message).toMatch(/^TLS to 127\.0\.0\.1:\d+ failed: /);
+  });
+
+  it('the issuer organisation is checked when the authority lists expected issuers', async () => {
+    const refused = await setup();
+    const result = await rotateDevice(refused.device, route, {
+      ...refused.options,
+      expectedIssuers: ['Nobody Inc'],
+    });
+    expect(result.error).toMatchObject({ phase: 'verify', class: 'verify_failed' });
+    expect(result.error!.message).toContain("the issuer organisation Let's Encrypt is not one of Nobody Inc");
+    const accepted = await setup();
+    const ok = await rotateDevice(accepted.device, route, {
+      ...accepted.options,
+      expectedIssuers: ["Let's Encrypt"],
+    });
+    expect(ok.status).toBe('rotated');
+  });
+});
+
+describe('rotateDevice records and reports', () => {
+  it('names the rotation after the clock and hands the issuer the previous serial and ARI identifier', async () => {
+    const { device, sim, options } = await setup();
+    const requests: CsrRequest[] = [];
+    const previous: unknown[] = [];
+    const driver = options.driver;
+    const result = await rotateDevice(device, route, {
+      ...options,
+      now: () => new Date('2026-12-02T10:11:12.345Z'),
+      driver: {
+        ...driver,
+        async connect(context) {
+          const session = await driver.connect(context);
+          return {
+            ...session,
+            generateCsr: (request) => {
+              requests.push(request);
+              return session.generateCsr(request);
+            },
+          };
+        },
+      },
+      issue: async (csr, d, prev) => {
+        previous.push(prev);
+        return options.issue(csr, d, prev);
+      },
+    });
+    expect(result.status).toBe('rotated');
+    expect(requests[0]!.rotationId).toMatch(/^ottr-20261202101112-[0-9a-f]{6}$/);
+    expect(requests[0]!.names).toEqual([device.common_name, ...device.subject_alternative_names!]);
+    expect(previous).toEqual([
+      { serial: sim.oldSerial, ari_id: ariCertificateId(pemCertificates(sim.oldChainPem)[0]!) },
+    ]);
+  });
+
+  it('logs each phase as it starts, and what the driver says under the phase it says it in', async () => {
+    const { device, options } = await setup();
+    const lines: string[] = [];
+    await rotateDevice(device, route, {
+      ...options,
+      log: (phase, message) => lines.push(`${phase}: ${message}`),
+    });
+    expect(lines).toEqual([
+      'precheck: started',
+      'precheck: connected to the fake device',
+      'csr: started',
+      'order: started',
+      'install: started',
+      'verify: started',
+      'cleanup: started',
+    ]);
+  });
+
+  it('phase times are durations, not clock readings', async () => {
+    const { device, options } = await setup();
+    const result = await rotateDevice(device, route, options);
+    for (const phase of result.phases) expect(phase.ms).toBeLessThan(60_000);
+  });
+
+  it('a result carries no run URL, dry-run flag or warnings it was not given', async () => {
+    const { device, options } = await setup({ throws: { connect: 'down' } });
+    const result = await rotateDevice(device, route, options);
+    expect(Object.keys(result).sort()).toEqual(['error', 'phases', 'schema', 'status', 'system_name']);
+    const issuance = await setup();
+    const refused = await rotateDevice(issuance.device, route, {
+      ...issuance.options,
+      issue: async () => {
+        throw new IssuanceError('ca_rejected', 'no');
+      },
+    });
+    expect('warnings' in refused).toBe(false);
+  });
+
+  it('every problem of a refused CSR is in the message', async () => {
+    const { device, options } = await setup({ csrExtraName: 'evil.example.org', csrDropLast: true });
+    const result = await rotateDevice(device, route, options);
+    expect(result.error?.message).toBe(
+      `the CSR lacks ${device.subject_alternative_names![0]}; the CSR asks for names the inventory does not list: evil.example.org`,
+    );
   });
 });
