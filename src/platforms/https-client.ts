@@ -122,10 +122,7 @@ function trustedSocket(
       if (problem) {
         socket.destroy();
         reject(new Error(problem));
-      } else {
-        socket.setTimeout(0);
-        resolve(socket);
-      }
+      } else resolve(socket); // httpsCall arms the socket's timeout again for the request
     });
     socket.once('error', reject);
   });

@@ -1,10 +1,17 @@
 import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
-import { createServer, type Server } from 'node:tls';
+import { createServer, type PeerCertificate, type Server } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Device } from '../../src/model/types.ts';
-import { httpsCall, managementApi, managementLogin, spkiSha256 } from '../../src/platforms/https-client.ts';
+import {
+  httpsCall,
+  managementApi,
+  managementLogin,
+  spkiSha256,
+  trustInstalled,
+  trustProblem,
+} from '../../src/platforms/https-client.ts';
 import { pemCertificates } from '../../src/util/pem.ts';
 import { TestCa } from '../helpers/test-ca.ts';
 
@@ -174,5 +181,66 @@ describe('httpsCall against listeners on 127.0.0.1', () => {
     const port = await listen(createTcpServer());
     await new Promise((r) => servers.pop()!.close(r));
     await expect(call(port)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('trustProblem: chains, roots and pins', () => {
+  let ca: TestCa;
+  let other: TestCa;
+  let leaf: X509Certificate;
+  let intermediate: X509Certificate;
+  let root: X509Certificate;
+  beforeAll(async () => {
+    ca = await TestCa.create();
+    other = await TestCa.create({ organisation: 'Other' });
+    const chain = pemCertificates((await ca.issue(['fw1.example.com'])).pem).map(
+      (p) => new X509Certificate(p),
+    );
+    [leaf, intermediate] = chain as [X509Certificate, X509Certificate];
+    root = new X509Certificate(ca.rootPem);
+  });
+  /** The chain as a TLS socket hands it over: leaf first, each linked to its issuer. */
+  const peer = (...chain: X509Certificate[]): PeerCertificate => {
+    let linked: Record<string, unknown> | undefined;
+    for (const c of [...chain].reverse())
+      linked = { raw: c.raw, fingerprint256: c.fingerprint256, issuerCertificate: linked };
+    return linked as unknown as PeerCertificate;
+  };
+  const roots = (...cas: TestCa[]) => ({ spkiPins: [], roots: cas.map((c) => c.rootPem), validate: true });
+
+  it('a chain ending in one of several granted roots, or signed by one of them, is trusted', () => {
+    expect(trustProblem(peer(leaf, intermediate, root), 'fw1.example.com', roots(other, ca))).toBeUndefined();
+    expect(trustProblem(peer(leaf, intermediate), 'fw1.example.com', roots(other, ca))).toBeUndefined();
+  });
+
+  it('a chain to a root that is not granted is refused, saying so', () => {
+    expect(trustProblem(peer(leaf, intermediate), 'fw1.example.com', roots(other))).toBe(
+      `the management certificate (SPKI ${spkiSha256(leaf)}) is not trusted for fw1.example.com: its chain leads to no root the settings grant for management`,
+    );
+  });
+
+  it('a chain with a certificate that did not sign the one before is refused, naming where it breaks', () => {
+    const otherRoot = new X509Certificate(other.rootPem);
+    expect(trustProblem(peer(leaf, otherRoot), 'fw1.example.com', roots(ca))).toBe(
+      `the management certificate (SPKI ${spkiSha256(leaf)}) is not trusted for fw1.example.com: its chain is broken after CN=fw1.example.com`,
+    );
+    expect(trustProblem(peer(intermediate, otherRoot), 'fw1.example.com', roots(other))).toMatch(
+      /its chain is broken after CN=Test E7, O=Let's Encrypt, C=US$/,
+    );
+  });
+
+  it('no certificate at all is refused', () => {
+    expect(trustProblem({} as PeerCertificate, 'fw1.example.com', roots(ca))).toBe(
+      'no certificate presented',
+    );
+  });
+
+  it('a pinned key is trusted without validation; an installed certificate is pinned once', () => {
+    const trust = { spkiPins: [] as string[], roots: [], validate: false };
+    expect(trustProblem(peer(leaf), 'fw1.example.com', trust)).toMatch(/certificate_validation is false/);
+    trustInstalled(trust, leaf.toString());
+    trustInstalled(trust, leaf.toString());
+    expect(trust.spkiPins).toEqual([spkiSha256(leaf)]);
+    expect(trustProblem(peer(leaf), 'any.example.org', trust)).toBeUndefined();
   });
 });
