@@ -462,3 +462,235 @@ describe('PAN-OS driver failures', () => {
     );
   });
 });
+
+/**
+ * Answers the firewall gives in the field that the simulator does not produce on its own, each as the XML API
+ * documents its envelope: `<response status="success|error" code="…">` with `<result>` or `<msg>`/`<line>`.
+ */
+function answer(sim: PanosSimulator, when: (params: URLSearchParams) => boolean, xml: string) {
+  const target = sim as unknown as {
+    handle(req: IncomingMessage, res: import('node:http').ServerResponse, body: Buffer): void;
+  };
+  const handle = target.handle.bind(sim);
+  target.handle = (req, res, body) => {
+    // Read here without the request recorder, which sees each request once, when the simulator reads it.
+    const params = new URLSearchParams(new URL(req.url ?? '/', 'https://x').search);
+    for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.set(k, v);
+    if (when(params)) {
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(xml);
+      return;
+    }
+    handle(req, res, body);
+  };
+}
+
+/** A firewall whose keygen answers `xml`; connect() is what the test runs. */
+async function keygenAnswering(xml: string) {
+  const name = 'fw-keygen.example.com';
+  const sim = new PanosSimulator(name, USERS);
+  await sim.start();
+  sims.push(sim);
+  answer(sim, (p) => p.get('type') === 'keygen', xml);
+  const pin = await servedSpkiPin({ host: '127.0.0.1', port: sim.port, servername: name });
+  const masked: string[] = [];
+  const connect = () =>
+    panosDriver.connect({
+      device: {
+        system_name: 'fw-keygen',
+        common_name: name,
+        host_platform: 'panos',
+        os_version: '10.2.4',
+        data_center: 'lab',
+        ip_address: '127.0.0.1',
+        certificate_authority: 'lab',
+        certificate_validation: false,
+        connection: { port: sim.port, credentials: 'PANOS_LAB', tls_spki_sha256: pin },
+      },
+      route: { name: 'panos', match: {}, platform: 'panos' },
+      secret: () => `admin:${USERS.admin}`,
+      mask: (v) => masked.push(v),
+      log: () => {},
+      signal: new AbortController().signal,
+      trustedRoots: [],
+    });
+  return { sim, connect, masked };
+}
+
+describe('PAN-OS keygen answers', () => {
+  it('the driver is registered as panos', () => {
+    expect(panosDriver.name).toBe('panos');
+  });
+
+  it('a success without a key is refused; nothing but the credential is masked', async () => {
+    const { connect, masked } = await keygenAnswering(
+      '<response status="success"><result></result></response>',
+    );
+    await expect(connect()).rejects.toThrow(
+      new Error('PAN-OS keygen refused the credential PANOS_LAB: error'),
+    );
+    expect(masked.filter((m) => !USERS.admin.includes(m) && m !== 'admin')).toEqual([]);
+  });
+
+  it('an error that carries a key anyway is refused, and the key is masked the moment it arrives', async () => {
+    const { connect, masked } = await keygenAnswering(
+      '<response status="error" code="403"><result><key>LUFRPTleaked</key><msg>Invalid Credential</msg></result></response>',
+    );
+    let message = '';
+    await connect().catch((e: Error) => {
+      message = e.message;
+    });
+    expect(masked).toContain('LUFRPTleaked');
+    expect(message).toMatch(/^PAN-OS keygen refused the credential PANOS_LAB: /);
+    expect(message).not.toContain('LUFRPTleaked');
+  });
+
+  it('an error with a <msg> and no <result> says what the msg says', async () => {
+    const { connect } = await keygenAnswering(
+      '<response status="error" code="400"><msg><line>Too many requests</line></msg></response>',
+    );
+    await expect(connect()).rejects.toThrow(
+      new Error('PAN-OS keygen refused the credential PANOS_LAB: Too many requests'),
+    );
+  });
+
+  it('an answer that is not XML of the API is refused without a crash', async () => {
+    const { connect } = await keygenAnswering('<html>login portal</html>');
+    await expect(connect()).rejects.toThrow(
+      new Error('PAN-OS keygen refused the credential PANOS_LAB: error'),
+    );
+  });
+});
+
+describe('PAN-OS answers the simulator does not make on its own', () => {
+  it('an error of several lines says them all, in order; no code is "?", no text is "error"', async () => {
+    const { sim, session } = await connect();
+    answer(
+      sim,
+      (p) => p.get('type') === 'op',
+      '<response status="error" code="12"><msg><line>first</line><line><line>second</line></line></msg></response>',
+    );
+    await expect(session.precheck()).rejects.toThrow(new Error('PAN-OS op: first second (code 12)'));
+    const bare = await connect();
+    answer(bare.sim, (p) => p.get('type') === 'op', '<response status="error"><msg/></response>');
+    await expect(bare.session.precheck()).rejects.toThrow(new Error('PAN-OS op: error (code ?)'));
+  });
+
+  it('an answer that is not an API response is quoted to 200 characters', async () => {
+    const { sim, session } = await connect();
+    const page = `<html>${'x'.repeat(300)}</html>`;
+    answer(sim, (p) => p.get('type') === 'op', page);
+    await expect(session.precheck()).rejects.toThrow(
+      new Error(`PAN-OS answered something that is not an API response: ${page.slice(0, 200)}`),
+    );
+  });
+
+  it('an export that is not a CSR is quoted to 200 characters', async () => {
+    const { sim, session } = await connect();
+    const page = 'y'.repeat(300);
+    answer(sim, (p) => p.get('type') === 'export', page);
+    await expect(session.generateCsr(request())).rejects.toThrow(
+      new Error(`PAN-OS exported no CSR for ottr-20261202-a1: ${page.slice(0, 200)}`),
+    );
+  });
+
+  it('a commit that fails without details says its result', async () => {
+    const { sim, session } = await connect();
+    answer(
+      sim,
+      (p) => (p.get('cmd') ?? '').startsWith('<show><jobs>'),
+      '<response status="success"><result><job><id>1</id><status>FIN</status><result>FAIL</result></job></result></response>',
+    );
+    await expect(session.rollback({ name: 'ottr-1', previous: {} })).rejects.toThrow(
+      new Error('commit 1 (rollback) failed: FAIL'),
+    );
+  });
+
+  it('a job answer without a result is polled until the timeout, naming the step', async () => {
+    const { sim, session } = await connect({ routeOptions: { commit_timeout: '1s' } });
+    answer(
+      sim,
+      (p) => (p.get('cmd') ?? '').startsWith('<show><jobs>'),
+      '<response status="success"></response>',
+    );
+    await session.precheck();
+    await expect(session.cleanup({ name: 'ottr-2', previous: { certificate: 'ottr-1' } })).rejects.toThrow(
+      /^commit 1 \(cleanup\) still undefined after 1000 ms$/,
+    );
+  });
+
+  it('a slow commit is polled until it finishes, within moments of finishing', async () => {
+    const { sim, session, seen } = await connect();
+    await session.precheck();
+    const receipt = await session.install(await sign(await session.generateCsr(request())), request());
+    sim.commitDelayMs = 700;
+    const started = Date.now();
+    await session.activate(receipt);
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(700);
+    expect(took).toBeLessThan(2500);
+    expect(seen.filter((s) => (s.params.cmd ?? '').startsWith('<show><jobs>')).length).toBeGreaterThan(1);
+    expect(sim.servedCertificateName()).toBe('ottr-20261202-a1');
+  });
+
+  it('the default profile is ottr-mgmt, and a numeric-looking certificate name is kept as text', async () => {
+    const { sim, session } = await connect({ routeOptions: { ssl_tls_profile: undefined } });
+    answer(
+      sim,
+      // Answered only for the default profile's xpath: another profile name would get the simulator's answer.
+      (p) => p.get('action') === 'get' && p.get('xpath') === `${PROFILE_XPATH}/certificate`,
+      '<response status="success"><result><certificate>0123</certificate></result></response>',
+    );
+    await session.precheck();
+    const receipt = await session.install(await sign(await session.generateCsr(request())), request());
+    expect(receipt.previous).toEqual({ certificate: '0123', mgmtProfile: 'mgmt-default' });
+  });
+
+  it('a config answer without a result records no previous certificate', async () => {
+    const { sim, session } = await connect();
+    answer(sim, (p) => p.get('action') === 'get', '<response status="success"></response>');
+    await session.precheck();
+    const receipt = await session.install(await sign(await session.generateCsr(request())), request());
+    expect(receipt.previous).toEqual({});
+  });
+
+  it('an API key without a colon and without the LUFRPT prefix is used as it is', async () => {
+    const { sim, session, seen } = await connect({
+      credential: (sim) => {
+        (sim as { apiKey: string }).apiKey = 'plain-api-key-0001';
+        return sim.apiKey;
+      },
+    });
+    await session.precheck();
+    expect(seen.map(what)).toEqual(['op', 'config/get', 'config/get']);
+    expect(seen[0]!.key).toBe(sim.apiKey);
+  });
+
+  it('a user:password whose password merely contains LUFRPT still logs in with keygen', async () => {
+    const name = 'fw-lufrpt.example.com';
+    const sim = new PanosSimulator(name, { admin: 'xLUFRPTy' });
+    await sim.start();
+    sims.push(sim);
+    const pin = await servedSpkiPin({ host: '127.0.0.1', port: sim.port, servername: name });
+    const session = await panosDriver.connect({
+      device: {
+        system_name: 'fw-lufrpt',
+        common_name: name,
+        host_platform: 'panos',
+        os_version: '10.2.4',
+        data_center: 'lab',
+        ip_address: '127.0.0.1',
+        certificate_authority: 'lab',
+        certificate_validation: false,
+        connection: { port: sim.port, credentials: 'PANOS_LAB', tls_spki_sha256: pin },
+      },
+      route: { name: 'panos', match: {}, platform: 'panos' },
+      secret: () => 'admin:xLUFRPTy',
+      log: () => {},
+      signal: new AbortController().signal,
+      trustedRoots: [],
+    });
+    await expect(session.precheck()).resolves.toBeUndefined();
+    expect(sim.log[0]).toBe('POST keygen');
+  });
+});

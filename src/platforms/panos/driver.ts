@@ -55,7 +55,7 @@ export const panosDriver: PlatformDriver = guardedDriver(
     const options = (route.options ?? {}) as PanosOptions;
     const profile = options.ssl_tls_profile ?? 'ottr-mgmt';
     const prefix = options.certificate_prefix ?? 'ottr';
-    const commitTimeout = parseDuration(options.commit_timeout ?? '10m') ?? 600_000;
+    const commitTimeout = (options.commit_timeout && parseDuration(options.commit_timeout)) || 600_000;
     const { host, port, trust } = managementApi(context);
     const credentialName = connection.credentials;
     if (!credentialName)
