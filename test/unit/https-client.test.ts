@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
@@ -242,5 +243,38 @@ describe('trustProblem: chains, roots and pins', () => {
     trustInstalled(trust, leaf.toString());
     expect(trust.spkiPins).toEqual([spkiSha256(leaf)]);
     expect(trustProblem(peer(leaf), 'any.example.org', trust)).toBeUndefined();
+  });
+});
+
+describe('trustProblem: a granted certificate that is not a CA', () => {
+  it('a device’s own self-signed certificate, granted as a root, is trusted when presented, and only then', () => {
+    const make = (cn: string) =>
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          '/dev/null',
+        ]
+          .concat(['-subj', `/CN=${cn}`, '-days', '2', '-addext', 'basicConstraints=critical,CA:FALSE'])
+          .concat(['-addext', `subjectAltName=DNS:${cn}`]),
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+    const own = new X509Certificate(make('fw1.example.com'));
+    const another = new X509Certificate(make('fw1.example.com'));
+    expect(own.ca).toBe(false);
+    const peerOf = (c: X509Certificate) =>
+      ({ raw: c.raw, fingerprint256: c.fingerprint256 }) as unknown as PeerCertificate;
+    const trust = { spkiPins: [], roots: [another.toString(), own.toString()], validate: true };
+    expect(trustProblem(peerOf(own), 'fw1.example.com', trust)).toBeUndefined();
+    expect(trustProblem(peerOf(own), 'fw1.example.com', { ...trust, roots: [another.toString()] })).toMatch(
+      /its chain leads to no root the settings grant for management$/,
+    );
   });
 });
