@@ -274,7 +274,7 @@ describe('rotateDevice verification: only three good handshakes in a row count',
     expect(result.certificate).toBeUndefined();
     expect(result.error).toMatchObject({ phase: 'verify', class: 'verify_failed' });
     expect(result.error!.message).toContain(
-      `the device serves serial ${sim.oldSerial}, not the issued ${issuedSerial()}`,
+      `the device serves serial ${sim.oldSerial}, not the issued ${issuedSerial()}; the served certificate does not carry the key from the device's CSR`,
     );
     expect(result.rollback).toEqual({
       restored: true,
@@ -343,6 +343,10 @@ describe('rotateDevice rollback: restored only when the previous certificate is 
       afterRollback: (n) => (n < 2 ? 'new' : 'old'),
     });
     const result = await rotateDevice(device, route, options);
+    // Two handshakes still see the new certificate, then three in a row the old one: restored, no more asked.
+    expect(sim.served.filter((x) => x.state === 'rolledBack').map((x) => x.serial === sim.oldSerial)).toEqual(
+      [false, false, true, true, true],
+    );
     expect(result.status).toBe('rolled_back');
     expect(result.error).toMatchObject({ phase: 'verify', class: 'verify_failed' });
     expect(result.rollback).toEqual({
