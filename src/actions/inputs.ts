@@ -17,9 +17,7 @@ export function flag(name: string): boolean {
 
 /** A list input: names separated by commas, spaces or new lines. */
 export function list(name: string): string[] {
-  return text(name)
-    .split(/[\s,]/)
-    .filter(Boolean);
+  return text(name).split(/[\s,]/).filter(Boolean);
 }
 
 /**
