@@ -38,6 +38,26 @@ afterEach(async () => {
   await Promise.all(sims.splice(0).map((s) => s.stop()));
 });
 
+/** A started simulator for `name` and the device file that reaches it (its factory key pinned). */
+async function firewall(name: string, users: Record<string, string> = USERS) {
+  const sim = new PanosSimulator(name, users);
+  await sim.start();
+  sims.push(sim);
+  const pin = await servedSpkiPin({ host: '127.0.0.1', port: sim.port, servername: name });
+  const device: Device = {
+    system_name: name.split('.')[0]!,
+    common_name: name,
+    host_platform: 'panos',
+    os_version: '10.2.4',
+    data_center: 'lab',
+    ip_address: '127.0.0.1',
+    certificate_authority: 'lab',
+    certificate_validation: false,
+    connection: { port: sim.port, credentials: 'PANOS_LAB', tls_spki_sha256: pin },
+  };
+  return { sim, device };
+}
+
 async function connect(
   options: {
     credential?: string | ((sim: PanosSimulator) => string);
@@ -46,9 +66,7 @@ async function connect(
   } = {},
 ) {
   const name = 'fw-driver.example.com';
-  const sim = new PanosSimulator(name, USERS);
-  await sim.start();
-  sims.push(sim);
+  const { sim, device: base } = await firewall(name);
   const seen: Seen[] = [];
   const target = sim as unknown as { params(req: IncomingMessage, body: Buffer): URLSearchParams };
   const params = target.params.bind(sim);
@@ -64,19 +82,8 @@ async function connect(
     });
     return p;
   };
-  const pin = await servedSpkiPin({ host: '127.0.0.1', port: sim.port, servername: name });
-  const device: Device = {
-    system_name: 'fw-driver',
-    common_name: name,
-    subject_alternative_names: [`vpn.${name}`],
-    host_platform: 'panos',
-    os_version: '10.2.4',
-    data_center: 'lab',
-    ip_address: '127.0.0.1',
-    certificate_authority: 'lab',
-    certificate_validation: false,
-    connection: { port: sim.port, credentials: 'PANOS_LAB', tls_spki_sha256: pin },
-  };
+  const device: Device = { ...base, subject_alternative_names: [`vpn.${name}`] };
+
   const route: Route = {
     name: 'panos',
     match: { host_platform: 'panos' },
@@ -487,26 +494,12 @@ function answer(sim: PanosSimulator, when: (params: URLSearchParams) => boolean,
 
 /** A firewall whose keygen answers `xml`; connect() is what the test runs. */
 async function keygenAnswering(xml: string) {
-  const name = 'fw-keygen.example.com';
-  const sim = new PanosSimulator(name, USERS);
-  await sim.start();
-  sims.push(sim);
+  const { sim, device } = await firewall('fw-keygen.example.com');
   answer(sim, (p) => p.get('type') === 'keygen', xml);
-  const pin = await servedSpkiPin({ host: '127.0.0.1', port: sim.port, servername: name });
   const masked: string[] = [];
   const connect = () =>
     panosDriver.connect({
-      device: {
-        system_name: 'fw-keygen',
-        common_name: name,
-        host_platform: 'panos',
-        os_version: '10.2.4',
-        data_center: 'lab',
-        ip_address: '127.0.0.1',
-        certificate_authority: 'lab',
-        certificate_validation: false,
-        connection: { port: sim.port, credentials: 'PANOS_LAB', tls_spki_sha256: pin },
-      },
+      device,
       route: { name: 'panos', match: {}, platform: 'panos' },
       secret: () => `admin:${USERS.admin}`,
       mask: (v) => masked.push(v),
@@ -667,23 +660,9 @@ describe('PAN-OS answers the simulator does not make on its own', () => {
   });
 
   it('a user:password whose password merely contains LUFRPT still logs in with keygen', async () => {
-    const name = 'fw-lufrpt.example.com';
-    const sim = new PanosSimulator(name, { admin: 'xLUFRPTy' });
-    await sim.start();
-    sims.push(sim);
-    const pin = await servedSpkiPin({ host: '127.0.0.1', port: sim.port, servername: name });
+    const { sim, device } = await firewall('fw-lufrpt.example.com', { admin: 'xLUFRPTy' });
     const session = await panosDriver.connect({
-      device: {
-        system_name: 'fw-lufrpt',
-        common_name: name,
-        host_platform: 'panos',
-        os_version: '10.2.4',
-        data_center: 'lab',
-        ip_address: '127.0.0.1',
-        certificate_authority: 'lab',
-        certificate_validation: false,
-        connection: { port: sim.port, credentials: 'PANOS_LAB', tls_spki_sha256: pin },
-      },
+      device,
       route: { name: 'panos', match: {}, platform: 'panos' },
       secret: () => 'admin:xLUFRPTy',
       log: () => {},
