@@ -48,12 +48,12 @@ const MODULES = {
     tests: ['test/unit/acme-policy.test.ts'],
     optional: ['test/unit/csr-policy*.test.ts'],
   },
-  'src/platforms/https-client.ts': {
+  'src/platforms/shared/https-client.ts': {
     tests: ['test/unit/https-trust.test.ts', 'test/unit/https-client.test.ts'],
   },
   // The steps run on /bin/sh with the real openssl in a temporary folder (linux-steps.test.ts); the SSH transport
   // that carries them is linux-ssh.test.ts's concern, not this module's.
-  'src/platforms/linux-steps.ts': {
+  'src/platforms/shared/linux-steps.ts': {
     tests: ['test/unit/shell-quoting.test.ts', 'test/unit/linux-steps.test.ts'],
   },
   // Each request against the PAN-OS simulator with a test CA signing (panos-driver.test.ts): seconds per mutant;

@@ -9,11 +9,11 @@ import {
   pendingTrust,
   withPendingCertificates,
 } from '../gitops/pending.ts';
-import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../model/repository.ts';
 import { planInput } from '../plan/input.ts';
 import { buildPlan, type Plan } from '../plan/plan.ts';
 import { reportSecrets } from '../plan/secrets.ts';
 import { planSummaryMarkdown } from '../plan/summary.ts';
+import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../repository/load.ts';
 import { parseDuration } from '../util/duration.ts';
 import { writeFileAtomic } from '../util/files.ts';
 import { didYouMean } from '../util/suggest.ts';

@@ -28,15 +28,15 @@ import {
   publishRotations,
   reapplyResults,
 } from '../gitops/pull-request.ts';
-import type { DeviceRecord } from '../model/device-file.ts';
-import { loadRepository } from '../model/repository.ts';
+import type { RotationResult } from '../model/results.ts';
 import type { CertificateRecord, Device, Settings } from '../model/types.ts';
 import { type EventOutcome, sendRotationEvents } from '../notify/events.ts';
 import { type IssueSyncSummary, syncFailureIssues } from '../notify/issues.ts';
 import { notifySlack, type SlackNotifyOutcome } from '../notify/slack.ts';
 import type { Plan } from '../plan/plan.ts';
 import { REPORT_SECRET_SLOTS } from '../plan/secrets.ts';
-import type { RotationResult } from '../rotate/result.ts';
+import type { DeviceRecord } from '../repository/device-file.ts';
+import { loadRepository } from '../repository/load.ts';
 import { rotationSummary } from '../rotate/summary.ts';
 import { NO_SECRETS, type SecretSource } from '../secrets/source.ts';
 import { DASHBOARD_FILE, fleetStatus, renderDashboard } from '../status/index.ts';

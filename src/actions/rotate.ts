@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as core from '@actions/core';
-import { loadRepository } from '../model/repository.ts';
+import type { RotationResult } from '../model/results.ts';
 import type { MatrixEntry } from '../plan/matrix.ts';
 import type { Plan } from '../plan/plan.ts';
 import { JOB_SECRET_SLOTS } from '../plan/secrets.ts';
-import type { RotationResult } from '../rotate/result.ts';
+import { loadRepository } from '../repository/load.ts';
 import { rotateMany } from '../rotate/run.ts';
 import { rotationSummary } from '../rotate/summary.ts';
 import type { SecretSource } from '../secrets/source.ts';

@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { deviceNames } from '../acme/csr-policy.ts';
+import { RESULT_SCHEMA, type RotationResult } from '../model/results.ts';
 import type { Device, Settings } from '../model/types.ts';
 import type { Plan } from '../plan/plan.ts';
-import { RESULT_SCHEMA, type RotationResult } from '../rotate/result.ts';
 import { pemCertificates } from '../util/pem.ts';
 import { chainProblems, coversName, issuerOrganisation, normaliseSerial } from '../verify/tls.ts';
 

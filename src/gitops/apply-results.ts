@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isScalar, parseDocument, Scalar, stringify } from 'yaml';
+import { RESULT_SCHEMA, type RotationResult } from '../model/results.ts';
 import type { CertificateRecord } from '../model/types.ts';
-import { RESULT_SCHEMA, type RotationResult } from '../rotate/result.ts';
 import { writeFileAtomic } from '../util/files.ts';
 
 const FIELDS: (keyof CertificateRecord)[] = [

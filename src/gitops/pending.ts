@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
-import type { DeviceRecord } from '../model/device-file.ts';
 import type { CertificateRecord } from '../model/types.ts';
+import type { DeviceRecord } from '../repository/device-file.ts';
 import { Git } from './git.ts';
 import type { GitHubClient } from './pull-request.ts';
 

@@ -1,4 +1,4 @@
-import type { RotationResult } from '../rotate/result.ts';
+import type { RotationResult } from '../model/results.ts';
 
 /** GitHub rejects pull request and issue bodies longer than this many characters. */
 export const GITHUB_BODY_LIMIT = 65_536;

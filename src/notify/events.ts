@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { GitHubClient } from '../gitops/pull-request.ts';
-import type { RotationResult } from '../rotate/result.ts';
+import type { RotationResult } from '../model/results.ts';
 import { postJson } from './post.ts';
 
 export const ROTATED_EVENT = 'ottr-certificate-rotated';

@@ -7,8 +7,8 @@
 
 import { escapeTableCell, formatExpiry, markdownLink } from '../gitops/pr-body.ts';
 import type { GitHubClient } from '../gitops/pull-request.ts';
+import type { RotationResult } from '../model/results.ts';
 import type { Device } from '../model/types.ts';
-import type { RotationResult } from '../rotate/result.ts';
 import { describeRollback } from './slack.ts';
 
 export const FAILURE_LABEL = 'ottr-rotation-failure';

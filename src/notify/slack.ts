@@ -4,8 +4,8 @@
  * a network error code. Notifying never throws and never fails the run.
  */
 
+import type { RotationResult } from '../model/results.ts';
 import type { Device } from '../model/types.ts';
-import type { RotationResult } from '../rotate/result.ts';
 import { postJson } from './post.ts';
 
 export const SLACK_TIMEOUT_MS = 5_000;

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { DEFAULT_CREDENTIALS } from '../import/ottr.ts';
 import { dnsNameProblem } from '../model/dns-name.ts';
 import { NAME_PATTERN } from '../model/names.ts';
-import { INVENTORY_DIR, type Repository } from '../model/repository.ts';
 import type { Device } from '../model/types.ts';
-import { platformInfo } from '../platforms/catalog.ts';
+import { platformInfo } from '../platforms/registry.ts';
+import { INVENTORY_DIR, type Repository } from '../repository/load.ts';
 import { compileRoutes } from '../routing/match.ts';
 import {
   DEVICE_FIELDS,
@@ -114,7 +114,7 @@ export function missingConnectionFields(repo: Repository, draft: DraftDevice): M
     if (connection[key] === undefined)
       missing.push({ field: `connection.${key}`, flag: flagFor(key), ...(hint ? { hint } : {}) });
   };
-  for (const key of platform.requiredConnection)
+  for (const key of platform.connection.required)
     need(key, key === 'ssh_host_key' ? SSH_HOST_KEY_HELP(device) : undefined);
   if (platform.transport === 'ssm' && connection.instance_tag === undefined) need('instance_id');
   if (platform.transport === 'https' && device.certificate_validation === false)

@@ -1,7 +1,7 @@
 /** What a person has to do outside the repository once a device file is written. */
 import { neededRecords, zoneFileLines } from '../cli/commands/dns-records.ts';
 import type { Device, Settings } from '../model/types.ts';
-import { platformInfo } from '../platforms/catalog.ts';
+import { platformInfo } from '../platforms/registry.ts';
 
 /** Where the management interface is reached: ip_address, else common_name. */
 function host(device: Device): string {

@@ -3,13 +3,14 @@
  * once it is in the repository: schema, semantics, settings, routing, and system_name unique across the
  * inventory. Nothing here writes.
  */
-import { MAX_DEVICE_FILE_BYTES, validateDeviceFile } from '../model/device-file.ts';
+
 import type { Problem } from '../model/problems.ts';
 import { compareProblems } from '../model/problems.ts';
 import { renderDeviceYaml } from '../model/render-device.ts';
-import type { Repository } from '../model/repository.ts';
 import type { Device } from '../model/types.ts';
 import { parseYamlMapping } from '../model/yaml-source.ts';
+import { MAX_DEVICE_FILE_BYTES, validateDeviceFile } from '../repository/device-file.ts';
+import type { Repository } from '../repository/load.ts';
 import { compileRoutes } from '../routing/match.ts';
 
 export interface CheckedProposal {

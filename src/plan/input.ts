@@ -1,5 +1,5 @@
-import type { DeviceRecord } from '../model/device-file.ts';
 import type { Settings } from '../model/types.ts';
+import type { DeviceRecord } from '../repository/device-file.ts';
 import type { PlanCandidate, PlanExclusion, PlanInput } from './plan.ts';
 
 /** Turns validated inventory records into the planner's input: valid routed devices are candidates. */

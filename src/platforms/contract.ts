@@ -1,18 +1,21 @@
 import type { Device, KeyPolicy, Route } from '../model/types.ts';
+import type { TlsEndpoint } from '../verify/tls.ts';
 
 /**
  * The one contract every platform driver implements (src/platforms/<name>/). The pipeline in src/rotate calls
  * these in order — precheck, generateCsr, install, activate, then cleanup after verification or rollback after
  * a failure — and never sees a private key: drivers return CSRs and receipts, never keys.
  */
-export interface PlatformDriver {
+export interface PlatformDriver<Options = unknown> {
   readonly name: string;
-  connect(context: DriverContext): Promise<DriverSession>;
+  connect(context: DriverContext<Options>): Promise<DriverSession>;
 }
 
-export interface DriverContext {
+export interface DriverContext<Options = unknown> {
   device: Device;
   route: Route;
+  /** The route's options as the platform's manifest read them once: defaults filled in, durations in ms. */
+  options: Options;
   /**
    * Reads a secret by the NAME the inventory gives (connection.credentials, …). No message a driver writes (log
    * line, error) carries any part of the value: messages name the secret instead.
@@ -34,13 +37,6 @@ export interface DriverContext {
   trustedRoots?: string[];
   /** Sees every byte the driver receives from the device (audits: no private key may ever arrive). */
   audit?(received: string): void;
-}
-
-/** Where the device serves the certificate being rotated, for the TLS verification. */
-export interface TlsEndpoint {
-  host: string;
-  port: number;
-  servername: string;
 }
 
 /** What install did, so activate, rollback and cleanup know exactly what to touch. */

@@ -3,14 +3,16 @@ import { ariCertificateId } from '../acme/ari.ts';
 import { checkCsr, deviceNames } from '../acme/csr-policy.ts';
 import { IssuanceError } from '../acme/errors.ts';
 import type { IssuedCertificate } from '../acme/issue.ts';
+import { RESULT_SCHEMA, type RotationResult } from '../model/results.ts';
 import type { Device, KeyPolicy, Route } from '../model/types.ts';
 import type { CsrRequest, DriverSession, InstallReceipt, PlatformDriver } from '../platforms/contract.ts';
 import { sleep } from '../util/sleep.ts';
 import { fetchServedChain, servedChainProblems } from '../verify/tls.ts';
-import { RESULT_SCHEMA, type RotationResult } from './result.ts';
 
 export interface RotateOptions {
   driver: PlatformDriver;
+  /** The route's options as the platform's manifest read them (PlatformManifest.options.parse). */
+  driverOptions?: unknown;
   /** Turns the device's CSR into a chain (issueCertificate with the authority, account and DNS bound). */
   issue(
     csrPem: string,
@@ -109,6 +111,7 @@ export async function rotateDevice(
         .connect({
           device,
           route,
+          options: options.driverOptions ?? {},
           secret: options.secret,
           ...(options.mask ? { mask: options.mask } : {}),
           log: (m) => log(phase, m),

@@ -7,14 +7,15 @@ import { delegateNameservers } from '../dns/nameservers.ts';
 import { resolverFor } from '../dns/resolver.ts';
 import { route53Provider } from '../dns/route53-provider.ts';
 import { CREDENTIAL_FIELDS, deviceSecretRefusals } from '../model/boundary.ts';
-import type { DeviceRecord } from '../model/device-file.ts';
-import type { Repository } from '../model/repository.ts';
+import { RESULT_SCHEMA, type RotationResult } from '../model/results.ts';
 import type { Device, Settings } from '../model/types.ts';
-import { driverFor } from '../platforms/index.ts';
+import { OptionsError } from '../platforms/manifest.ts';
+import { platformInfo } from '../platforms/registry.ts';
+import type { DeviceRecord } from '../repository/device-file.ts';
+import type { Repository } from '../repository/load.ts';
 import type { SecretSource } from '../secrets/source.ts';
 import { parseDuration } from '../util/duration.ts';
 import { pemCertificates } from '../util/pem.ts';
-import { RESULT_SCHEMA, type RotationResult } from './result.ts';
 import { rotateDevice } from './rotate-device.ts';
 
 export interface RunOptions {
@@ -60,9 +61,17 @@ export async function rotateRecord(
     );
   }
   const route = repo.routes![record.route.index]!;
-  const driver = driverFor(route.platform);
-  if (!driver)
+  const platform = platformInfo(route.platform);
+  if (!platform)
     return failed(record, 'precheck', 'unsupported', `platform ${route.platform} has no driver yet`);
+  let driverOptions: unknown;
+  try {
+    driverOptions = platform.options.parse(route.options);
+  } catch (error) {
+    if (!(error instanceof OptionsError)) throw error;
+    return failed(record, 'precheck', 'invalid', `routing rule "${route.name}": ${error.message}`);
+  }
+  const driver = await platform.loadDriver();
   const authority = settings.authorities[device.certificate_authority]!;
   // Defence in depth: validation refused these already; a run-time grant check needs no trust in that code path.
   const refused = deviceSecretRefusals(settings, device, route);
@@ -94,6 +103,7 @@ export async function rotateRecord(
     const propagation = settings.dns.propagation;
     return await rotateDevice(device, route, {
       driver,
+      driverOptions,
       key: authority.key ?? { type: 'ecdsa', curve: 'P-256' },
       rootsPem,
       managementRootsPem,

@@ -1,4 +1,4 @@
-import type { RotationResult } from './result.ts';
+import type { RotationResult } from '../model/results.ts';
 
 const cell = (text: string) => text.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|');
 

@@ -1,4 +1,3 @@
-import type { DeviceRecord } from '../model/device-file.ts';
 import type { SecretPurpose, Settings } from '../model/types.ts';
 import {
   deviceSecrets,
@@ -7,6 +6,7 @@ import {
   reportSecrets,
   SYNC_ENVIRONMENT,
 } from '../plan/secrets.ts';
+import type { DeviceRecord } from '../repository/device-file.ts';
 
 export interface EnvironmentSecret {
   name: string;

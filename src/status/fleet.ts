@@ -1,6 +1,6 @@
-import type { DeviceRecord } from '../model/device-file.ts';
 import type { Settings } from '../model/types.ts';
 import { dueStatus, isoInstant } from '../plan/due.ts';
+import type { DeviceRecord } from '../repository/device-file.ts';
 import { DAY } from '../util/duration.ts';
 
 /**

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { isScalar, parseDocument, Scalar, stringify } from 'yaml';
 import type { Problem } from '../model/problems.ts';
 import { quoteValuesOf } from '../model/render-device.ts';
-import type { Repository } from '../model/repository.ts';
 import { checkProposal, deviceFilePath, renderProposedDevice } from '../onboard/proposal.ts';
+import type { Repository } from '../repository/load.ts';
 import { writeFileAtomic } from '../util/files.ts';
 import { getPath, type InventoryDevice, type SyncPlan } from './plan.ts';
 

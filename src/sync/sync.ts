@@ -1,6 +1,6 @@
 /** One synchronisation: candidates from a source, compared with a repository, as checked files and a report. */
 import { formatProblemText } from '../model/problems.ts';
-import { loadRepository } from '../model/repository.ts';
+import { loadRepository } from '../repository/load.ts';
 import { inventoryDevices, type ProposedFile, proposedFiles } from './files.ts';
 import { type Candidate, type PlanOptions, planSync, type SyncPlan } from './plan.ts';
 

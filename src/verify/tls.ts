@@ -1,6 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { connect, type PeerCertificate } from 'node:tls';
-import type { TlsEndpoint } from '../platforms/contract.ts';
+
+/** Where the device serves the certificate being rotated, for the TLS verification. */
+export interface TlsEndpoint {
+  host: string;
+  port: number;
+  servername: string;
+}
 
 /** The chain a TLS server presents for an SNI name, leaf first, as it is sent (nothing is trusted yet). */
 export function fetchServedChain(endpoint: TlsEndpoint, timeoutMs = 10_000): Promise<X509Certificate[]> {

@@ -3,7 +3,7 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { main } from '../../src/cli/main.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
+import type { RotationResult } from '../../src/model/results.ts';
 import { generateRepository } from './generate.ts';
 
 const PROJECT = resolve(import.meta.dirname, '../..');

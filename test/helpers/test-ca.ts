@@ -1,6 +1,6 @@
 import { webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import type { RotationResult } from '../../src/rotate/result.ts';
+import type { RotationResult } from '../../src/model/results.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 

@@ -1,7 +1,7 @@
 import { getOctokit } from '@actions/github';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RotationResult } from '../../src/model/results.ts';
 import { ROTATED_EVENT, sendRotationEvents } from '../../src/notify/events.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
 import { GitHubEmulator } from '../lab/github/emulator.ts';
 import { EventReceiver } from '../lab/github/event-receiver.ts';
 import { unreachableWebhookUrl } from '../lab/github/receiver.ts';

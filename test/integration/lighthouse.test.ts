@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RotationResult } from '../../src/model/results.ts';
 import type { Device, Route } from '../../src/model/types.ts';
-import { spkiSha256 } from '../../src/platforms/https-client.ts';
 import { lighthouseDriver } from '../../src/platforms/lighthouse/driver.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
+import { spkiSha256 } from '../../src/platforms/shared/https-client.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { LighthouseSimulator } from '../lab/appliances/lighthouse-sim.ts';

@@ -1,5 +1,6 @@
 import { getOctokit } from '@actions/github';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RotationResult } from '../../src/model/results.ts';
 import type { Device } from '../../src/model/types.ts';
 import {
   deviceMarker,
@@ -8,7 +9,6 @@ import {
   syncFailureIssues,
 } from '../../src/notify/issues.ts';
 import { notifySlack, postToSlack } from '../../src/notify/slack.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
 import { GitHubEmulator } from '../lab/github/emulator.ts';
 import { SlackReceiver, unreachableWebhookUrl } from '../lab/github/receiver.ts';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { BOT_IDENTITY, Git, GitError } from '../../src/gitops/git.ts';
 import { publishRotations, reapplyResults } from '../../src/gitops/pull-request.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
+import type { RotationResult } from '../../src/model/results.ts';
 import { git, sampleRemote } from '../helpers/git.ts';
 import { GitHubEmulator } from '../lab/github/emulator.ts';
 

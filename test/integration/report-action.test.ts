@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { applyCertificate } from '../../src/gitops/apply-results.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
+import type { RotationResult } from '../../src/model/results.ts';
 import { runActionBundle } from '../helpers/action.ts';
 import { git, sampleRemote } from '../helpers/git.ts';
 import { rotatedResult, selfSignedPem, TestCa } from '../helpers/test-ca.ts';

@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RotationResult } from '../../src/model/results.ts';
 import type { MatrixEntry } from '../../src/plan/matrix.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
 import { type ActionRun, runActionBundle } from '../helpers/action.ts';
 import { type FullLab, LAB_GITHUB_TOKEN, LAB_OWNER, LAB_REPO } from './full-lab.ts';
 

@@ -17,9 +17,9 @@ import {
   type FoundResult,
   findResults,
 } from '../../src/gitops/accept-results.ts';
+import type { RotationResult } from '../../src/model/results.ts';
 import type { Device, Settings } from '../../src/model/types.ts';
 import type { Plan } from '../../src/plan/plan.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
 import { type Issuer, rotatedResult, selfSignedPem, TestCa } from '../helpers/test-ca.ts';
 
 const SECOND = 1000;

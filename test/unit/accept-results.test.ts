@@ -11,9 +11,9 @@ import {
   type FoundResult,
   findResults,
 } from '../../src/gitops/accept-results.ts';
+import type { RotationResult } from '../../src/model/results.ts';
 import type { Device, Settings } from '../../src/model/types.ts';
 import type { Plan } from '../../src/plan/plan.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
 import { rotatedResult, selfSignedPem, TestCa } from '../helpers/test-ca.ts';
 
 const HOUR = 3_600_000;

@@ -11,8 +11,8 @@ import {
   renderCertificateBlock,
   resultFiles,
 } from '../../src/gitops/apply-results.ts';
+import type { RotationResult } from '../../src/model/results.ts';
 import type { CertificateRecord } from '../../src/model/types.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
 
 /** The record a rotated result becomes, field by field, and the device files it may and may not be spliced into. */
 

@@ -9,8 +9,8 @@ import {
   certificateRecord,
   renderCertificateBlock,
 } from '../../src/gitops/apply-results.ts';
+import type { RotationResult } from '../../src/model/results.ts';
 import type { CertificateRecord } from '../../src/model/types.ts';
-import type { RotationResult } from '../../src/rotate/result.ts';
 import { makeRepo, runCli, type TempRepo } from '../helpers/cli.ts';
 
 const RECORD: CertificateRecord = {

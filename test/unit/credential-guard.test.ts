@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Device, Route } from '../../src/model/types.ts';
 import type { DriverContext, DriverSession } from '../../src/platforms/contract.ts';
-import { credentialGuard, guardedDriver } from '../../src/platforms/guard.ts';
+import { credentialGuard, guardedDriver } from '../../src/platforms/shared/credential-guard.ts';
 
 const CANARY = 'canary-user-7f3a:canary-pass-9b2c';
 const TOKEN = 'T0KEN-canary-4e8d';
@@ -20,6 +20,7 @@ function context(secret: string, logs: string[], masked: string[]): DriverContex
   return {
     device,
     route,
+    options: {},
     secret: () => secret,
     mask: (v) => masked.push(v),
     log: (m) => logs.push(m),

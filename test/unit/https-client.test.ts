@@ -12,7 +12,7 @@ import {
   spkiSha256,
   trustInstalled,
   trustProblem,
-} from '../../src/platforms/https-client.ts';
+} from '../../src/platforms/shared/https-client.ts';
 import { pemCertificates } from '../../src/util/pem.ts';
 import { TestCa } from '../helpers/test-ca.ts';
 

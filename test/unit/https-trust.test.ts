@@ -1,21 +1,24 @@
 import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createServer, type PeerCertificate, type Server } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Device, Route } from '../../src/model/types.ts';
 import type { DriverContext, PlatformDriver } from '../../src/platforms/contract.ts';
 import { f5Driver } from '../../src/platforms/f5/driver.ts';
+import { lighthouseDriver } from '../../src/platforms/lighthouse/driver.ts';
+import { panosDriver } from '../../src/platforms/panos/driver.ts';
+import { platformInfo } from '../../src/platforms/registry.ts';
 import {
   type HttpsTrust,
   httpsCall,
   spkiSha256,
   trustInstalled,
   trustProblem,
-} from '../../src/platforms/https-client.ts';
-import { lighthouseDriver } from '../../src/platforms/lighthouse/driver.ts';
-import { panosDriver } from '../../src/platforms/panos/driver.ts';
+} from '../../src/platforms/shared/https-client.ts';
 
 // The attacker's side of these tests: a CA that looks public (it would be in a bundle) but that no setting grants
 // for management, leaves of a granted CA for the wrong host, a leaf posing as an issuer, and a listener with a key
@@ -229,10 +232,13 @@ describe('trustProblem: management trust is the pin or the granted roots, nothin
   });
 
   it('no driver passes Node’s public roots any more', () => {
-    for (const file of ['https-client.ts', 'panos/driver.ts', 'f5/driver.ts', 'lighthouse/driver.ts'])
-      expect(readFileSync(new URL(`../../src/platforms/${file}`, import.meta.url), 'utf8')).not.toMatch(
-        /rootCertificates|publicRoots/,
-      );
+    const folder = fileURLToPath(new URL('../../src/platforms/', import.meta.url));
+    const sources = readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    );
+    expect(sources).toContain('shared/https-client.ts');
+    for (const file of sources)
+      expect(readFileSync(join(folder, file), 'utf8'), file).not.toMatch(/rootCertificates|publicRoots/);
   });
 });
 
@@ -312,6 +318,7 @@ describe('drivers against a listener whose key is not the pinned one', () => {
     const context: DriverContext = {
       device,
       route,
+      options: platformInfo(platform)!.options.parse(undefined),
       secret: () => credential,
       log: () => {},
       signal: new AbortController().signal,

@@ -16,12 +16,8 @@ import * as x509 from '@peculiar/x509';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyPolicy } from '../../src/model/types.ts';
 import type { CsrRequest } from '../../src/platforms/contract.ts';
-import {
-  LINUX_DEFAULTS,
-  type LinuxOptions,
-  linuxSession,
-  type RunStep,
-} from '../../src/platforms/linux-steps.ts';
+import { LINUX_DEFAULTS, type LinuxOptions } from '../../src/platforms/shared/linux-options.ts';
+import { linuxSession, type RunStep } from '../../src/platforms/shared/linux-steps.ts';
 
 /**
  * The Linux driver's shell steps, run for real by /bin/sh with the real openssl, in a temporary folder standing in

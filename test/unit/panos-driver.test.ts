@@ -4,6 +4,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Device, KeyPolicy, Route } from '../../src/model/types.ts';
 import type { CsrRequest, DriverSession, InstallReceipt } from '../../src/platforms/contract.ts';
 import { panosDriver } from '../../src/platforms/panos/driver.ts';
+import { panos } from '../../src/platforms/panos/index.ts';
 import { TestCa } from '../helpers/test-ca.ts';
 import { PanosSimulator } from '../lab/appliances/panos-sim.ts';
 import { servedSpkiPin } from '../lab/appliances/pin.ts';
@@ -94,6 +95,7 @@ async function connect(
   const session = await panosDriver.connect({
     device,
     route,
+    options: panos.options.parse(route.options),
     secret: () =>
       typeof options.credential === 'function'
         ? options.credential(sim)
@@ -354,6 +356,7 @@ describe('PAN-OS driver failures', () => {
           certificate_authority: 'lab',
         },
         route: { name: 'panos', match: {}, platform: 'panos' },
+        options: panos.options.parse(undefined),
         secret: () => 'unused',
         log: () => {},
         signal: new AbortController().signal,
@@ -501,6 +504,7 @@ async function keygenAnswering(xml: string) {
     panosDriver.connect({
       device,
       route: { name: 'panos', match: {}, platform: 'panos' },
+      options: panos.options.parse(undefined),
       secret: () => `admin:${USERS.admin}`,
       mask: (v) => masked.push(v),
       log: () => {},
@@ -664,6 +668,7 @@ describe('PAN-OS answers the simulator does not make on its own', () => {
     const session = await panosDriver.connect({
       device,
       route: { name: 'panos', match: {}, platform: 'panos' },
+      options: panos.options.parse(undefined),
       secret: () => 'admin:xLUFRPTy',
       log: () => {},
       signal: new AbortController().signal,

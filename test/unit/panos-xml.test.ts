@@ -5,6 +5,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Device, Route } from '../../src/model/types.ts';
 import { panosDriver } from '../../src/platforms/panos/driver.ts';
+import { panos } from '../../src/platforms/panos/index.ts';
 import { PanosSimulator } from '../lab/appliances/panos-sim.ts';
 import { servedSpkiPin } from '../lab/appliances/pin.ts';
 
@@ -57,6 +58,7 @@ async function connect() {
   const session = await panosDriver.connect({
     device,
     route,
+    options: panos.options.parse(route.options),
     secret: () => `admin:${USERS.admin}`,
     log: () => {},
     signal: new AbortController().signal,

@@ -4,8 +4,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type LinuxOptions, linuxSteps } from '../../src/platforms/linux-steps.ts';
-import { shellQuote } from '../../src/platforms/shell.ts';
+import type { LinuxOptions } from '../../src/platforms/shared/linux-options.ts';
+import { linuxSteps } from '../../src/platforms/shared/linux-steps.ts';
+import { shellQuote } from '../../src/platforms/shared/shell.ts';
 
 /**
  * Names are strictly DNS-validated before they reach a driver, but the quoting must not depend on that: these

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { shellCommand, shellQuote } from '../../src/platforms/shell.ts';
+import { shellCommand, shellQuote } from '../../src/platforms/shared/shell.ts';
 
 describe('shellQuote', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { directoryFor, registerAccount } from '../../acme/account.ts';
-import { loadRepository } from '../../model/repository.ts';
+import { loadRepository } from '../../repository/load.ts';
 import { didYouMean } from '../../util/suggest.ts';
 import { parseFlags } from '../args.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { applyResults, readResults, resultFiles } from '../../gitops/apply-results.ts';
-import { loadRepository } from '../../model/repository.ts';
+import { loadRepository } from '../../repository/load.ts';
 import { parseFlags } from '../args.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';
 import { resolveRoot } from '../root.ts';

@@ -1,6 +1,6 @@
 import { type ChallengeCname, challengeCnames } from '../../dns/alias.ts';
-import { loadRepository } from '../../model/repository.ts';
 import type { Device } from '../../model/types.ts';
+import { loadRepository } from '../../repository/load.ts';
 import { oneOf, parseFlags } from '../args.ts';
 import { parseDeviceList } from '../clock.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProblemText } from '../../model/problems.ts';
-import { loadRepository } from '../../model/repository.ts';
 import { type CompleteOptions, completeDraft, type MissingField } from '../../onboard/complete.ts';
 import { completeDevice, deviceFlagHelp, deviceFlagOptions, draftFromFlags } from '../../onboard/fields.ts';
 import { afterOnboardingLines } from '../../onboard/hints.ts';
 import { type AnswerSource, InputEndedError, Prompter, processAnswerSource } from '../../onboard/prompt.ts';
 import { checkProposal, deviceFilePath, renderProposedDevice } from '../../onboard/proposal.ts';
+import { loadRepository } from '../../repository/load.ts';
 import { FileExistsError, writeFileAtomic } from '../../util/files.ts';
 import { parseFlags } from '../args.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';

@@ -1,10 +1,10 @@
 import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatProblemGithub, formatProblemText, type Problem } from '../../model/problems.ts';
-import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../../model/repository.ts';
 import { planInput } from '../../plan/input.ts';
 import { buildPlan } from '../../plan/plan.ts';
 import { planSummaryMarkdown, planText } from '../../plan/summary.ts';
+import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../../repository/load.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import { didYouMean } from '../../util/suggest.ts';
 import { oneOf, parseFlags } from '../args.ts';

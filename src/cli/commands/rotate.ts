@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadRepository } from '../../model/repository.ts';
-import type { RotationResult } from '../../rotate/result.ts';
+import type { RotationResult } from '../../model/results.ts';
+import { loadRepository } from '../../repository/load.ts';
 import { rotateMany } from '../../rotate/run.ts';
 import { rotationSummary } from '../../rotate/summary.ts';
 import { maskableParts, type SecretSource, secretsFile, secretsWithPrefix } from '../../secrets/source.ts';

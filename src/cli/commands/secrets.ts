@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadRepository } from '../../model/repository.ts';
+import { loadRepository } from '../../repository/load.ts';
 import { type EnvironmentNeeds, secretsByEnvironment } from '../../secrets/environments.ts';
 import { type SecretSource, secretsFile, secretsWithPrefix } from '../../secrets/source.ts';
 import { oneOf, parseFlags } from '../args.ts';

@@ -1,6 +1,6 @@
 import { formatProblemText } from '../../model/problems.ts';
-import { loadRepository } from '../../model/repository.ts';
 import { dueStatus } from '../../plan/due.ts';
+import { loadRepository } from '../../repository/load.ts';
 import { closest } from '../../util/suggest.ts';
 import { oneOf, parseFlags } from '../args.ts';
 import { parseNow } from '../clock.ts';

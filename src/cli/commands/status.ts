@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { formatProblemText } from '../../model/problems.ts';
-import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../../model/repository.ts';
-import { PLATFORMS } from '../../platforms/catalog.ts';
+import { PLATFORMS } from '../../platforms/registry.ts';
+import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../../repository/load.ts';
 import { DASHBOARD_FILE, renderDashboard } from '../../status/dashboard.ts';
 import { type FleetStatus, filterVocabulary, fleetStatus, type StatusFilters } from '../../status/fleet.ts';
 import { statusJson } from '../../status/json.ts';

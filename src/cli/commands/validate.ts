@@ -4,7 +4,7 @@ import {
   formatProblemText,
   type Problem,
 } from '../../model/problems.ts';
-import { loadRepository } from '../../model/repository.ts';
+import { loadRepository } from '../../repository/load.ts';
 import { oneOf, parseFlags } from '../args.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK } from '../command.ts';
 import { resolveRoot } from '../root.ts';

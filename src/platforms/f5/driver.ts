@@ -1,16 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import { parseDuration } from '../../util/duration.ts';
-import { awaitServed } from '../await-served.ts';
+import { awaitServed } from '../../verify/await-served.ts';
+import type { TlsEndpoint } from '../../verify/tls.ts';
 import type {
   CsrRequest,
   DriverContext,
   DriverSession,
   InstallReceipt,
   PlatformDriver,
-  TlsEndpoint,
 } from '../contract.ts';
-import { type CredentialGuard, guardedDriver } from '../guard.ts';
-import { httpsCall, managementApi, managementLogin, trustInstalled } from '../https-client.ts';
+import { type CredentialGuard, guardedDriver } from '../shared/credential-guard.ts';
+import { httpsCall, managementApi, managementLogin, trustInstalled } from '../shared/https-client.ts';
 
 export interface F5Options {
   target?: 'httpd' | 'client-ssl';

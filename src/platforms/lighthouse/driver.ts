@@ -1,17 +1,11 @@
 import { X509Certificate } from 'node:crypto';
 import { parseDuration } from '../../util/duration.ts';
 import { sleep } from '../../util/sleep.ts';
-import { fetchServedChain } from '../../verify/tls.ts';
-import { awaitServed } from '../await-served.ts';
-import type {
-  DriverContext,
-  DriverSession,
-  InstallReceipt,
-  PlatformDriver,
-  TlsEndpoint,
-} from '../contract.ts';
-import { type CredentialGuard, guardedDriver } from '../guard.ts';
-import { httpsCall, managementApi, managementLogin, trustInstalled } from '../https-client.ts';
+import { awaitServed } from '../../verify/await-served.ts';
+import { fetchServedChain, type TlsEndpoint } from '../../verify/tls.ts';
+import type { DriverContext, DriverSession, InstallReceipt, PlatformDriver } from '../contract.ts';
+import { type CredentialGuard, guardedDriver } from '../shared/credential-guard.ts';
+import { httpsCall, managementApi, managementLogin, trustInstalled } from '../shared/https-client.ts';
 
 export interface LighthouseOptions {
   /** The CSR field carrying the SANs (not in the v3.7 RAML; see README). */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Client, type ConnectConfig } from 'ssh2';
 import type { DriverContext, DriverSession, PlatformDriver } from '../contract.ts';
-import { guardedDriver } from '../guard.ts';
-import { LINUX_DEFAULTS, type LinuxOptions, linuxSession } from '../linux-steps.ts';
+import { guardedDriver } from '../shared/credential-guard.ts';
+import type { LinuxOptions } from '../shared/linux-options.ts';
+import { linuxSession } from '../shared/linux-steps.ts';
 
 /** `SHA256:<base64 without padding>` of an SSH host key blob, as `ssh-keygen -l` prints it. */
 export function hostKeyFingerprint(key: Buffer): string {
@@ -19,12 +20,11 @@ interface ExecResult {
  * Linux over SSH (ssh2): host key pinned before authentication, key authentication, openssl on the host. No
  * message carries any line of the private key or its passphrase (the guard cuts them out).
  */
-export const linuxSshDriver: PlatformDriver = guardedDriver(
+export const linuxSshDriver: PlatformDriver<LinuxOptions> = guardedDriver(
   'linux-ssh',
-  async (context: DriverContext): Promise<DriverSession> => {
-    const { device, route } = context;
+  async (context: DriverContext<LinuxOptions>): Promise<DriverSession> => {
+    const { device, options } = context;
     const connection = device.connection ?? {};
-    const options = { ...LINUX_DEFAULTS, ...(route.options as Partial<LinuxOptions> | undefined) };
     const pinned = connection.ssh_host_key;
     if (!pinned)
       throw new Error(

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-ssm';
 import { sleep } from '../../util/sleep.ts';
 import type { DriverContext, DriverSession, PlatformDriver } from '../contract.ts';
-import { LINUX_DEFAULTS, type LinuxOptions, linuxSession } from '../linux-steps.ts';
+import type { LinuxOptions } from '../shared/linux-options.ts';
+import { linuxSession } from '../shared/linux-steps.ts';
 
 const OUTPUT_LIMIT = 24_000; // GetCommandInvocation returns at most this much stdout inline
 const RETRYABLE = new Set(['ThrottlingException', 'Throttling', 'TooManyUpdates', 'RequestLimitExceeded']);
@@ -20,13 +21,12 @@ export interface SsmDriverOptions {
 }
 
 /** Linux through AWS Systems Manager Run Command (`AWS-RunShellScript`): no inbound SSH needed. */
-export function linuxSsmDriver(driverOptions: SsmDriverOptions = {}): PlatformDriver {
+export function linuxSsmDriver(driverOptions: SsmDriverOptions = {}): PlatformDriver<LinuxOptions> {
   return {
     name: 'linux-ssm',
-    async connect(context: DriverContext): Promise<DriverSession> {
-      const { device, route, signal } = context;
+    async connect(context: DriverContext<LinuxOptions>): Promise<DriverSession> {
+      const { device, options, signal } = context;
       const connection = device.connection ?? {};
-      const options = { ...LINUX_DEFAULTS, ...(route.options as Partial<LinuxOptions> | undefined) };
       const endpoint = driverOptions.endpoint ?? process.env.AWS_ENDPOINT_URL_SSM;
       const client = new SSMClient({
         maxAttempts: 1, // throttling is retried here, with backoff and jitter

@@ -7,8 +7,8 @@ import type {
   InstallReceipt,
   PlatformDriver,
 } from '../contract.ts';
-import { type CredentialGuard, guardedDriver } from '../guard.ts';
-import { httpsCall, managementApi, trustInstalled } from '../https-client.ts';
+import { type CredentialGuard, guardedDriver } from '../shared/credential-guard.ts';
+import { httpsCall, managementApi, trustInstalled } from '../shared/https-client.ts';
 
 /** A parsed PAN-OS response: XML of whatever shape the request produced. */
 // biome-ignore lint/suspicious/noExplicitAny: the API's responses are read field by field, each checked

@@ -1,18 +1,7 @@
-import type { CsrRequest, DriverSession, InstallReceipt, TlsEndpoint } from './contract.ts';
+import type { TlsEndpoint } from '../../verify/tls.ts';
+import type { CsrRequest, DriverSession, InstallReceipt } from '../contract.ts';
+import type { LinuxOptions } from './linux-options.ts';
 import { shellQuote } from './shell.ts';
-
-export interface LinuxOptions {
-  certificate_path: string;
-  key_path: string;
-  reload_command: string;
-  hooks_dir?: string;
-}
-
-export const LINUX_DEFAULTS: LinuxOptions = {
-  certificate_path: '/etc/ssl/ottr/fullchain.pem',
-  key_path: '/etc/ssl/ottr/privkey.pem',
-  reload_command: 'systemctl reload nginx',
-};
 
 /** Before anything changes: openssl is there, and the live certificate and key can be read. */
 export function linuxPrecheck(options: LinuxOptions, sudo: boolean): string {

@@ -3,8 +3,8 @@ import formatsModule from 'ajv-formats';
 import deviceSchema from '../../schemas/device.schema.json' with { type: 'json' };
 import routesSchema from '../../schemas/routes.schema.json' with { type: 'json' };
 import settingsSchema from '../../schemas/settings.schema.json' with { type: 'json' };
+import { error, type Finding } from '../model/findings.ts';
 import { didYouMean } from '../util/suggest.ts';
-import { error, type Finding } from './findings.ts';
 
 // ajv and ajv-formats are CommonJS; under NodeNext their default export is the module object.
 const Ajv2020 = AjvModule.default;

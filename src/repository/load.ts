@@ -1,15 +1,15 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { deviceNames } from '../model/boundary.ts';
+import { placeFindings } from '../model/findings.ts';
+import { compareProblems, fieldPath, type Problem } from '../model/problems.ts';
+import type { Route, RoutesFile, Settings } from '../model/types.ts';
+import { parseYamlMapping } from '../model/yaml-source.ts';
 import { compileRoutes } from '../routing/match.ts';
-import { deviceNames } from './boundary.ts';
-import type { DeviceCheckContext } from './checks.ts';
+import type { DeviceCheckContext } from './device-checks.ts';
 import { type DeviceRecord, MAX_DEVICE_FILE_BYTES, validateDeviceFile } from './device-file.ts';
-import { placeFindings } from './findings.ts';
-import { compareProblems, fieldPath, type Problem } from './problems.ts';
 import { schemaFindings } from './schema.ts';
 import { routesFindings, settingsFindings } from './settings-checks.ts';
-import type { Route, RoutesFile, Settings } from './types.ts';
-import { parseYamlMapping } from './yaml-source.ts';
 
 export const SETTINGS_FILE = 'routing/settings.yaml';
 export const ROUTES_FILE = 'routing/routes.yaml';

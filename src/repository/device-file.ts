@@ -1,11 +1,11 @@
 import { basename } from 'node:path';
-import { type DeviceCheckContext, deviceContextFindings, deviceSemanticFindings } from './checks.ts';
-import { parsePlainMapping } from './fast-yaml.ts';
-import { placeFindings } from './findings.ts';
-import type { Problem } from './problems.ts';
+import { parsePlainMapping } from '../model/fast-yaml.ts';
+import { placeFindings } from '../model/findings.ts';
+import type { Problem } from '../model/problems.ts';
+import type { Device } from '../model/types.ts';
+import { parseYamlMapping } from '../model/yaml-source.ts';
+import { type DeviceCheckContext, deviceContextFindings, deviceSemanticFindings } from './device-checks.ts';
 import { schemaFindings } from './schema.ts';
-import type { Device } from './types.ts';
-import { parseYamlMapping } from './yaml-source.ts';
 
 export const MAX_DEVICE_FILE_BYTES = 64 * 1024;
 

@@ -1,4 +1,4 @@
-import type { DriverContext, DriverSession, PlatformDriver } from './contract.ts';
+import type { DriverContext, DriverSession, PlatformDriver } from '../contract.ts';
 
 /** Shorter values are too common to look for in a message; no credential part of interest is that short. */
 const MIN_LENGTH = 4;
@@ -117,15 +117,15 @@ function scrubbedSession(session: DriverSession, scrub: (text: string) => string
  * returns and whose `log` scrubs, plus the guard for derived tokens and device text; what connect and the
  * session's methods throw is scrubbed as well.
  */
-export function guardedDriver(
+export function guardedDriver<Options>(
   name: string,
-  connect: (context: DriverContext, guard: CredentialGuard) => Promise<DriverSession>,
-): PlatformDriver {
+  connect: (context: DriverContext<Options>, guard: CredentialGuard) => Promise<DriverSession>,
+): PlatformDriver<Options> {
   return {
     name,
-    async connect(context: DriverContext): Promise<DriverSession> {
+    async connect(context: DriverContext<Options>): Promise<DriverSession> {
       const guard = credentialGuard(context);
-      const guarded: DriverContext = {
+      const guarded: DriverContext<Options> = {
         ...context,
         secret(secretName: string) {
           const value = context.secret(secretName);

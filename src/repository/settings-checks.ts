@@ -1,10 +1,10 @@
+import { settingsBoundaryFindings } from '../model/boundary.ts';
+import { dnsNameProblem } from '../model/dns-name.ts';
+import { error, type Finding, warning } from '../model/findings.ts';
+import type { Route, RouteMatch, Settings } from '../model/types.ts';
 import { osVersionPatternProblem } from '../routing/match.ts';
 import { DURATION_MESSAGE, parseDuration, parseRenewBefore } from '../util/duration.ts';
 import { didYouMean } from '../util/suggest.ts';
-import { settingsBoundaryFindings } from './boundary.ts';
-import { dnsNameProblem } from './dns-name.ts';
-import { error, type Finding, warning } from './findings.ts';
-import type { Route, RouteMatch, Settings } from './types.ts';
 
 /** Checks of routing/settings.yaml beyond its schema. `settings` has passed the schema. */
 export function settingsFindings(settings: Settings): Finding[] {

@@ -1,13 +1,16 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
-import type { Device } from '../model/types.ts';
+import type { Device } from '../../model/types.ts';
 
 /**
  * Whom a management interface is trusted as — explicitly, never by Node's public bundle, never on first use:
  * its key is pinned, or (when `validate`) its chain leads by signature to one of `roots` and its leaf names the
  * host.
  */
+/** The `connection` fields every management-API (HTTPS) platform reads. */
+export const HTTPS_CONNECTION = ['port', 'tls_port', 'credentials', 'username', 'tls_spki_sha256'] as const;
+
 export interface HttpsTrust {
   /**
    * Base64 SHA-256 SubjectPublicKeyInfo keys the management interface may present: connection.tls_spki_sha256,

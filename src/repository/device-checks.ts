@@ -1,11 +1,11 @@
 import { MAX_DNS01_NAME, validationBase } from '../dns/alias.ts';
-import { platformInfo } from '../platforms/catalog.ts';
+import { deviceBoundaryFindings } from '../model/boundary.ts';
+import { dnsNameProblem, ipAddressProblem, MAX_NAMES_PER_CERTIFICATE } from '../model/dns-name.ts';
+import { error, type Finding } from '../model/findings.ts';
+import type { Device, Settings } from '../model/types.ts';
+import { platformInfo } from '../platforms/registry.ts';
 import type { RouteResult } from '../routing/match.ts';
 import { didYouMean } from '../util/suggest.ts';
-import { deviceBoundaryFindings } from './boundary.ts';
-import { dnsNameProblem, ipAddressProblem, MAX_NAMES_PER_CERTIFICATE } from './dns-name.ts';
-import { error, type Finding } from './findings.ts';
-import type { Device, Settings } from './types.ts';
 
 export interface DeviceCheckContext {
   settings: Settings | undefined;
@@ -153,16 +153,16 @@ export function deviceContextFindings(
   const via = `platform ${platform.name} (routing rule "${route.route.name}")`;
   const connection = (device.connection ?? {}) as Record<string, unknown>;
   for (const field of Object.keys(connection)) {
-    if (!platform.connectionFields.includes(field)) {
+    if (!platform.connection.fields.includes(field)) {
       findings.push(
         error(
           ['connection', field],
-          `is not used by ${via}; it reads: ${platform.connectionFields.join(', ')}`,
+          `is not used by ${via}; it reads: ${platform.connection.fields.join(', ')}`,
         ),
       );
     }
   }
-  for (const field of platform.requiredConnection) {
+  for (const field of platform.connection.required) {
     if (connection[field] === undefined) {
       const hint =
         field === 'ssh_host_key'
