@@ -22,12 +22,17 @@ export interface PlatformManifest<Options = unknown> {
   readonly options: OptionsSpec<Options>;
   /** How other tools name this platform: Ottr's task families and CMDB exports. */
   readonly aliases?: {
-    /** Words in an Ottr task name (`otter-panos-9x-…`) that mean this driver, checked in registry order. */
+    /**
+     * Words in an Ottr task name (`otter-panos-9x-…`) that mean this driver. The platform with the most words
+     * in the name wins; a tie goes to the first in the registry.
+     */
     readonly ottrTaskWords?: readonly string[];
     /** Route options that keep a device configured the way Ottr left it (`import-ottr`). */
     readonly ottrParityOptions?: Readonly<Record<string, unknown>>;
     /** Default `connection.credentials` secret NAME for imported devices. */
     readonly defaultCredentials?: string;
+    /** How CMDB exports spell the `host_platform` this platform rotates (`pan-os` → panos), for `sync`. */
+    readonly cmdbNames?: readonly string[];
   };
   /** The driver, loaded on first use. */
   loadDriver(): Promise<PlatformDriver>;
@@ -47,13 +52,16 @@ export interface OptionsSpec<Options> {
   parse(raw: Readonly<Record<string, unknown>> | undefined): Options;
 }
 
-/** A route option that cannot be used: `option` names it (`commit_timeout`). */
+/**
+ * A route option that cannot be used: `option` names it (`commit_timeout`), `problem` says what is wrong with
+ * it ("must be a duration like 30d…"); the message reads `options.commit_timeout must be …`.
+ */
 export class OptionsError extends Error {
   constructor(
     readonly option: string,
-    message: string,
+    readonly problem: string,
   ) {
-    super(message);
+    super(`options.${option} ${problem}`);
     this.name = 'OptionsError';
   }
 }

@@ -7,10 +7,9 @@ import { panos } from './panos/index.ts';
 
 /**
  * Every platform, by the name a route's `platform` uses. Adding a platform is its folder plus one line here
- * (docs/adding-a-platform.md). The order is the order Ottr task names are matched in (`import-ottr`): SSM
- * before SSH, so `otter-linux-aws-ssm-…` is an SSM task.
+ * (docs/adding-a-platform.md).
  */
-export const PLATFORMS: readonly PlatformManifest[] = [linuxSsm, linuxSsh, panos, f5, lighthouse];
+export const PLATFORMS: readonly PlatformManifest[] = [panos, f5, lighthouse, linuxSsh, linuxSsm];
 
 /** A set of platforms: the built-in ones, or (in tests) those plus a test-only one. */
 export interface PlatformRegistry {

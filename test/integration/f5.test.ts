@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Device, Route } from '../../src/model/types.ts';
 import { f5Driver } from '../../src/platforms/f5/driver.ts';
+import { f5 } from '../../src/platforms/f5/index.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { F5Simulator } from '../lab/appliances/f5-sim.ts';
@@ -68,6 +69,7 @@ async function setup(
   const masked: string[] = [];
   const options: RotateOptions = {
     driver: f5Driver,
+    driverOptions: f5.options.parse(route.options),
     key: ca.authority.key!,
     rootsPem: ca.roots,
     secret: () => secret,
@@ -75,7 +77,7 @@ async function setup(
     verifyTimeoutMs: 3000,
     audit: (d) => received.push(d),
     log: (phase, line) => logs.push(`${phase}: ${line}`),
-    issue: (csrPem, d) => ca.issue(csrPem, d, undefined),
+    order: (csrPem, d) => ca.order(csrPem, d, undefined),
   };
   return { sim, device, route, options, received, logs, masked };
 }

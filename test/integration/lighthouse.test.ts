@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RotationResult } from '../../src/model/results.ts';
 import type { Device, Route } from '../../src/model/types.ts';
 import { lighthouseDriver } from '../../src/platforms/lighthouse/driver.ts';
+import { lighthouse } from '../../src/platforms/lighthouse/index.ts';
 import { spkiSha256 } from '../../src/platforms/shared/https-client.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
@@ -70,6 +71,7 @@ async function setup(
   const masked: string[] = [];
   const options: RotateOptions = {
     driver: lighthouseDriver,
+    driverOptions: lighthouse.options.parse(route.options),
     key: ca.authority.key!,
     rootsPem: ca.roots,
     secret: () => secret,
@@ -77,7 +79,7 @@ async function setup(
     verifyTimeoutMs: 3000,
     audit: (d) => received.push(d),
     log: (phase, line) => logs.push(`${phase}: ${line}`),
-    issue: (csrPem, d) => ca.issue(csrPem, d, undefined),
+    order: (csrPem, d) => ca.order(csrPem, d, undefined),
   };
   return {
     sim,

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Device, Route } from '../../src/model/types.ts';
 import { panosDriver } from '../../src/platforms/panos/driver.ts';
+import { panos } from '../../src/platforms/panos/index.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { PanosSimulator } from '../lab/appliances/panos-sim.ts';
@@ -58,6 +59,7 @@ async function setup(credential?: string, users = USERS) {
   const masked: string[] = [];
   const options: RotateOptions = {
     driver: panosDriver,
+    driverOptions: panos.options.parse(route.options),
     key: ca.authority.key!,
     rootsPem: ca.roots,
     secret: () => secret,
@@ -65,7 +67,7 @@ async function setup(credential?: string, users = USERS) {
     verifyTimeoutMs: 3000,
     audit: (d) => received.push(d),
     log: (phase, line) => logs.push(`${phase}: ${line}`),
-    issue: (csrPem, d) => ca.issue(csrPem, d, undefined),
+    order: (csrPem, d) => ca.order(csrPem, d, undefined),
   };
   return { sim, device, route, options, received, secret, logs, masked };
 }

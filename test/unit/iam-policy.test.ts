@@ -131,7 +131,7 @@ const syncCalls = [...new Set(calls.filter((c) => c.file.startsWith('src/sync/')
  */
 const UNUSED_READS = ['route53:GetHostedZone', 'route53:ListHostedZonesByName'];
 
-const driverSource = readFileSync(join(PROJECT_ROOT, 'src/platforms/linux-ssm/driver.ts'), 'utf8');
+const driverSource = readFileSync(join(PROJECT_ROOT, 'src/platforms/linux-ssm/client.ts'), 'utf8');
 const DOCUMENT = /DocumentName:\s*'([^']+)'/.exec(driverSource)?.[1];
 const TAG = `ssm:resourceTag/${DEFAULT_TAG_PREFIX}data_center`;
 const EC2_INSTANCE = 'arn:aws:ec2:eu-west-1:111122223333:instance/i-0123456789abcdef0';

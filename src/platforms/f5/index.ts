@@ -52,12 +52,9 @@ export const f5: PlatformManifest<F5Options> = {
       const clientSslProfile = stringOption(raw, 'client_ssl_profile', '');
       const target = stringOption(raw, 'target', clientSslProfile ? 'client-ssl' : 'httpd');
       if (target !== 'httpd' && target !== 'client-ssl')
-        throw new OptionsError('target', 'options.target must be httpd or client-ssl');
+        throw new OptionsError('target', 'must be httpd or client-ssl');
       if (target === 'client-ssl' && !clientSslProfile)
-        throw new OptionsError(
-          'client_ssl_profile',
-          'route option client_ssl_profile is required with target client-ssl',
-        );
+        throw new OptionsError('client_ssl_profile', 'is required with target client-ssl');
       return {
         target,
         clientSslProfile,
@@ -72,6 +69,7 @@ export const f5: PlatformManifest<F5Options> = {
     // Ottr replaced the management httpd certificate.
     ottrParityOptions: { target: 'httpd' },
     defaultCredentials: 'F5_CREDENTIALS',
+    cmdbNames: ['big-ip', 'bigip'],
   },
   loadDriver: async () => (await import('./driver.ts')).f5Driver,
 };

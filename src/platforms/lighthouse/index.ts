@@ -35,6 +35,10 @@ export const lighthouse: PlatformManifest<LighthouseOptions> = {
       restartTimeoutMs: durationOption(raw, 'restart_timeout', 180_000),
     }),
   },
-  aliases: { ottrTaskWords: ['lighthouse', 'opengear'], defaultCredentials: 'LIGHTHOUSE_CREDENTIALS' },
+  aliases: {
+    ottrTaskWords: ['lighthouse', 'opengear'],
+    defaultCredentials: 'LIGHTHOUSE_CREDENTIALS',
+    cmdbNames: ['opengear'],
+  },
   loadDriver: async () => (await import('./driver.ts')).lighthouseDriver,
 };

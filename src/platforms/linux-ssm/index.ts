@@ -9,8 +9,8 @@ export const linuxSsm: PlatformManifest<LinuxOptions> = {
   keyTypes: ['rsa', 'ecdsa'],
   options: LINUX_OPTIONS,
   aliases: {
-    // Checked before linux-ssh's words: `otter-linux-aws-ssm-…` is an SSM task.
-    ottrTaskWords: ['ssm'],
+    // `otter-linux-aws-ssm-…` matches two of these and one of linux-ssh's: the SSM task it is.
+    ottrTaskWords: ['ssm', 'linux', 'ubuntu', 'debian', 'rhel', 'centos'],
     // Ottr ran /opt/otter/hooks/{pre,post}/*.sh around the rotation.
     ottrParityOptions: { hooks_dir: '/opt/otter/hooks' },
   },

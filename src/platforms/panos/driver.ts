@@ -1,5 +1,4 @@
-import { XMLParser } from 'fast-xml-parser';
-import { parseDuration } from '../../util/duration.ts';
+import { done, notYet, poll } from '../../util/poll.ts';
 import type {
   CsrRequest,
   DriverContext,
@@ -8,36 +7,180 @@ import type {
   PlatformDriver,
 } from '../contract.ts';
 import { type CredentialGuard, guardedDriver } from '../shared/credential-guard.ts';
-import { httpsCall, managementApi, trustInstalled } from '../shared/https-client.ts';
+import { escapeXml, PanosClient, type Xml } from './client.ts';
+import type { PanosOptions } from './index.ts';
 
-/** A parsed PAN-OS response: XML of whatever shape the request produced. */
-// biome-ignore lint/suspicious/noExplicitAny: the API's responses are read field by field, each checked
-type Xml = Record<string, any>;
-
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false });
-const xml = (s: string) =>
-  s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/'/g, '&apos;')
-    .replace(/"/g, '&quot;');
 const SYSTEM = "/config/devices/entry[@name='localhost.localdomain']/deviceconfig/system";
 
-export interface PanosOptions {
-  ssl_tls_profile?: string;
-  certificate_prefix?: string;
-  commit_timeout?: string;
+/** What the firewall used before this rotation, as precheck found it: rollback and cleanup act on it. */
+interface Previous {
+  certificate?: string;
+  mgmtProfile?: string;
 }
 
-/** The text of every <msg>/<line> in an error response, flattened. */
-function messages(node: unknown): string {
-  if (node === undefined || node === null) return '';
-  if (typeof node !== 'object') return String(node);
-  return Object.values(node as Record<string, unknown>)
-    .map(messages)
-    .filter(Boolean)
-    .join(' ');
+/** One session with a firewall: its client, the route's options, and what precheck found. */
+interface Firewall {
+  client: PanosClient;
+  options: PanosOptions;
+  signal: AbortSignal;
+  /** The SSL/TLS service profile the certificate is bound to. */
+  profileXpath: string;
+  previous: Previous;
+}
+
+/** The certificate's name on the firewall: unique to the rotation, at most 63 characters (PAN-OS's limit). */
+function certificateName(firewall: Firewall, request: CsrRequest): string {
+  const prefix = firewall.options.certificatePrefix;
+  return (
+    request.rotationId.startsWith(`${prefix}-`) ? request.rotationId : `${prefix}-${request.rotationId}`
+  ).slice(0, 63);
+}
+
+const setConfig = (firewall: Firewall, xpath: string, element: string) =>
+  firewall.client.request({ type: 'config', action: 'set', xpath, element });
+
+const deleteCertificate = (firewall: Firewall, name: string) =>
+  firewall.client.request({
+    type: 'config',
+    action: 'delete',
+    xpath: `/config/shared/certificate/entry[@name='${escapeXml(name)}']`,
+  });
+
+/** Commits the candidate configuration and polls the commit job until it finishes; `what` names the step. */
+async function commit(firewall: Firewall, what: string): Promise<void> {
+  const { client } = firewall;
+  const queued = await client.request({ type: 'commit', cmd: '<commit></commit>' });
+  const job = String(queued.result?.job ?? '');
+  if (!job) return; // nothing to commit
+  const timeoutMs = firewall.options.commitTimeoutMs;
+  // A request that fails (connection lost, status="error") ends the wait at once: poll rethrows it.
+  const outcome = await poll<Xml>(
+    async () => {
+      const status = await client.request({
+        type: 'op',
+        cmd: `<show><jobs><id>${escapeXml(job)}</id></jobs></show>`,
+      });
+      const state: Xml = status.result?.job ?? {};
+      return state.status === 'FIN'
+        ? done(state)
+        : notYet(`commit ${job} (${what}) still ${state.status} after ${timeoutMs} ms`);
+    },
+    { timeoutMs, initialDelayMs: 100, maxDelayMs: 5000, signal: firewall.signal },
+  );
+  if (!outcome.ok) throw new Error(outcome.reason);
+  const finished = outcome.value;
+  if (finished.result !== 'OK')
+    throw new Error(
+      `commit ${job} (${what}) failed: ${client.said(finished.details) || client.said(String(finished.result ?? 'no result'))}`,
+    );
+}
+
+/** Reachability and the key's rights; records the certificate and profile in use for rollback and cleanup. */
+async function precheck(firewall: Firewall): Promise<void> {
+  const { client, profileXpath } = firewall;
+  await client.request({ type: 'op', cmd: '<show><system><info></info></system></show>' });
+  const current = await client.request({
+    type: 'config',
+    action: 'get',
+    xpath: `${profileXpath}/certificate`,
+  });
+  const mgmt = await client.request({
+    type: 'config',
+    action: 'get',
+    xpath: `${SYSTEM}/ssl-tls-service-profile`,
+  });
+  firewall.previous = {
+    ...(current.result?.certificate ? { certificate: String(current.result.certificate) } : {}),
+    ...(mgmt.result?.['ssl-tls-service-profile']
+      ? { mgmtProfile: String(mgmt.result['ssl-tls-service-profile']) }
+      : {}),
+  };
+}
+
+/** The firewall generates the key (signed-by external, every SAN a hostname member); its CSR is exported. */
+async function generateCsr(firewall: Firewall, request: CsrRequest): Promise<string> {
+  const { client } = firewall;
+  const name = certificateName(firewall, request);
+  const algorithm =
+    request.key.type === 'rsa'
+      ? `<RSA><rsa-nbits>${request.key.size ?? 2048}</rsa-nbits></RSA>`
+      : `<ECDSA><ecdsa-nbits>${request.key.curve === 'P-384' ? 384 : 256}</ecdsa-nbits></ECDSA>`;
+  const hostnames = request.names.map((n) => `<member>${escapeXml(n)}</member>`).join('');
+  await client.request({
+    type: 'op',
+    cmd: `<request><certificate><generate><algorithm>${algorithm}</algorithm><digest>sha256</digest><certificate-name>${escapeXml(name)}</certificate-name><name>${escapeXml(request.names[0]!)}</name><hostname>${hostnames}</hostname><signed-by>external</signed-by><ca>no</ca></generate></certificate></request>`,
+  });
+  const csr = await client.download({
+    type: 'export',
+    category: 'certificate',
+    'certificate-name': name,
+    format: 'pkcs10',
+    'include-key': 'no',
+  });
+  const pem = /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+?-----END CERTIFICATE REQUEST-----/.exec(csr)?.[0];
+  if (!pem) throw new Error(`PAN-OS exported no CSR for ${name}: ${client.said(csr.slice(0, 200))}`);
+  return pem;
+}
+
+/** Imports the chain as a multipart PEM file under the rotation's name, next to the key the firewall made. */
+async function install(firewall: Firewall, chainPem: string, request: CsrRequest): Promise<InstallReceipt> {
+  const { client } = firewall;
+  const name = certificateName(firewall, request);
+  const leaf = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chainPem)?.[0];
+  if (!leaf) throw new Error('the issued chain holds no certificate');
+  // After the commit the management interface may present this certificate: its key is the firewall's own.
+  client.trustInstalled(leaf);
+  const boundary = `ottr${Date.now().toString(16)}`;
+  const body = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}.pem"\r\nContent-Type: application/x-pem-file\r\n\r\n${chainPem}\r\n--${boundary}--\r\n`,
+  );
+  await client.request(
+    { type: 'import', category: 'certificate', 'certificate-name': name, format: 'pem' },
+    { body, contentType: `multipart/form-data; boundary=${boundary}` },
+  );
+  return { name, previous: firewall.previous };
+}
+
+/** Binds the certificate to the profile (min TLS 1.2), the management interface to the profile, and commits. */
+async function activate(firewall: Firewall, receipt: InstallReceipt): Promise<void> {
+  await setConfig(
+    firewall,
+    firewall.profileXpath,
+    `<certificate>${escapeXml(String(receipt.name))}</certificate><protocol-settings><min-version>tls1-2</min-version></protocol-settings>`,
+  );
+  await setConfig(
+    firewall,
+    SYSTEM,
+    `<ssl-tls-service-profile>${escapeXml(firewall.options.sslTlsProfile)}</ssl-tls-service-profile>`,
+  );
+  await commit(firewall, 'activate');
+}
+
+/** Sets the previous certificate and management profile back, and commits. */
+async function rollback(firewall: Firewall, receipt: InstallReceipt): Promise<void> {
+  const before = receipt.previous as Previous;
+  if (before.certificate)
+    await setConfig(
+      firewall,
+      firewall.profileXpath,
+      `<certificate>${escapeXml(before.certificate)}</certificate>`,
+    );
+  if (before.mgmtProfile && before.mgmtProfile !== firewall.options.sslTlsProfile)
+    await setConfig(
+      firewall,
+      SYSTEM,
+      `<ssl-tls-service-profile>${escapeXml(before.mgmtProfile)}</ssl-tls-service-profile>`,
+    );
+  await commit(firewall, 'rollback');
+}
+
+/** Deletes the previous certificate and commits. Only certificates this tool created are ever deleted. */
+async function cleanup(firewall: Firewall, receipt: InstallReceipt): Promise<void> {
+  const old = (receipt.previous as Previous).certificate;
+  if (old && old !== receipt.name && old.startsWith(`${firewall.options.certificatePrefix}-`)) {
+    await deleteCertificate(firewall, old);
+    await commit(firewall, 'cleanup');
+  }
 }
 
 /**
@@ -47,233 +190,29 @@ function messages(node: unknown): string {
  * travels in the X-PAN-KEY header, never in a URL, and a key from keygen is masked the moment it arrives;
  * `status="error"` is checked on every response. Messages name the credential, never any part of it.
  */
-export const panosDriver: PlatformDriver = guardedDriver(
+export const panosDriver: PlatformDriver<PanosOptions> = guardedDriver(
   'panos',
-  async (context: DriverContext, guard: CredentialGuard): Promise<DriverSession> => {
-    const { device, route, signal } = context;
-    const connection = device.connection ?? {};
-    const options = (route.options ?? {}) as PanosOptions;
-    const profile = options.ssl_tls_profile ?? 'ottr-mgmt';
-    const prefix = options.certificate_prefix ?? 'ottr';
-    const commitTimeout = (options.commit_timeout && parseDuration(options.commit_timeout)) || 600_000;
-    const { host, port, trust } = managementApi(context);
-    const credentialName = connection.credentials;
-    if (!credentialName)
-      throw new Error('connection.credentials must name the secret with the API key or user:password');
-    const credential = context.secret(credentialName);
-    /** What the firewall said, without any part of the credential it may echo. */
-    const said = (node: unknown) => guard.fromDevice(messages(node));
-
-    async function post(
-      form: Record<string, string>,
-      extraHeaders: Record<string, string> = {},
-      body?: Buffer,
-      contentType?: string,
-    ) {
-      if (signal.aborted) throw signal.reason;
-      const payload = body ?? Buffer.from(new URLSearchParams(form).toString());
-      const path = body ? `/api/?${new URLSearchParams(form).toString()}` : '/api/';
-      const response = await httpsCall(
-        {
-          host,
-          port,
-          servername: device.common_name,
-          method: 'POST',
-          path,
-          headers: {
-            'content-type': contentType ?? 'application/x-www-form-urlencoded',
-            'content-length': String(payload.length),
-            ...extraHeaders,
-          },
-          body: payload,
-        },
-        trust,
-      );
-      const text = response.body.toString('utf8');
-      context.audit?.(text);
-      if (response.status !== 200) throw new Error(`PAN-OS answered HTTP ${response.status}`);
-      return text;
-    }
-
-    async function api(form: Record<string, string>, body?: Buffer, contentType?: string): Promise<Xml> {
-      const text = await post(form, { 'X-PAN-KEY': apiKey }, body, contentType);
-      const doc = parser.parse(text) as { response?: Xml };
-      const response = doc.response;
-      if (!response)
-        throw new Error(
-          `PAN-OS answered something that is not an API response: ${guard.fromDevice(text.slice(0, 200))}`,
-        );
-      if (response['@status'] !== 'success') {
-        const code = String(response['@code'] ?? '?');
-        // 403 is the XML API's "Forbidden" (PAN-OS XML API error codes: invalid key or insufficient rights).
-        const refused = code === '403' ? ` with the credential ${credentialName}` : '';
-        throw new Error(
-          `PAN-OS ${form.type}${refused}: ${said(response.msg ?? response.result) || 'error'} (code ${code})`,
-        );
-      }
-      return response;
-    }
-
-    let apiKey = credential;
-    if (credential.includes(':') && !/^LUFRPT/.test(credential)) {
-      const at = credential.indexOf(':');
-      const text = await post({
-        type: 'keygen',
-        user: credential.slice(0, at),
-        password: credential.slice(at + 1),
-      });
-      const response = (parser.parse(text) as { response?: Xml }).response;
-      const key = response?.result?.key;
-      // Masked the moment it exists, whatever else the answer says.
-      if (key !== undefined && key !== null && key !== '') guard.derived(String(key));
-      if (response?.['@status'] !== 'success' || !key)
-        throw new Error(
-          `PAN-OS keygen refused the credential ${credentialName}: ${said(response?.result ?? response?.msg) || 'error'}`,
-        );
-      apiKey = String(key);
-    }
-
-    async function commit(what: string): Promise<void> {
-      const queued = await api({ type: 'commit', cmd: '<commit></commit>' });
-      const job = String(queued.result?.job ?? '');
-      if (!job) return; // nothing to commit
-      const deadline = Date.now() + commitTimeout;
-      for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
-        await new Promise((r) => setTimeout(r, delay));
-        const status = await api({ type: 'op', cmd: `<show><jobs><id>${xml(job)}</id></jobs></show>` });
-        const j = status.result?.job ?? {};
-        if (j.status === 'FIN') {
-          if (j.result !== 'OK')
-            throw new Error(
-              `commit ${job} (${what}) failed: ${said(j.details) || guard.fromDevice(String(j.result ?? 'no result'))}`,
-            );
-          return;
-        }
-        if (Date.now() > deadline)
-          throw new Error(`commit ${job} (${what}) still ${j.status} after ${commitTimeout} ms`);
-      }
-    }
-
-    const profileXpath = `/config/shared/ssl-tls-service-profile/entry[@name='${xml(profile)}']`;
-    let previous: { certificate?: string; mgmtProfile?: string } = {};
-    const nameFor = (request: CsrRequest) =>
-      (request.rotationId.startsWith(`${prefix}-`)
-        ? request.rotationId
-        : `${prefix}-${request.rotationId}`
-      ).slice(0, 63);
-
+  async (context: DriverContext<PanosOptions>, guard: CredentialGuard): Promise<DriverSession> => {
+    const { options, signal } = context;
+    const client = await PanosClient.login(context, guard);
+    const firewall: Firewall = {
+      client,
+      options,
+      signal,
+      profileXpath: `/config/shared/ssl-tls-service-profile/entry[@name='${escapeXml(options.sslTlsProfile)}']`,
+      previous: {},
+    };
     return {
-      async precheck() {
-        await api({ type: 'op', cmd: '<show><system><info></info></system></show>' });
-        const current = await api({ type: 'config', action: 'get', xpath: `${profileXpath}/certificate` });
-        const mgmt = await api({ type: 'config', action: 'get', xpath: `${SYSTEM}/ssl-tls-service-profile` });
-        previous = {
-          ...(current.result?.certificate ? { certificate: String(current.result.certificate) } : {}),
-          ...(mgmt.result?.['ssl-tls-service-profile']
-            ? { mgmtProfile: String(mgmt.result['ssl-tls-service-profile']) }
-            : {}),
-        };
-      },
-      async generateCsr(request) {
-        const name = nameFor(request);
-        const algorithm =
-          request.key.type === 'rsa'
-            ? `<RSA><rsa-nbits>${request.key.size ?? 2048}</rsa-nbits></RSA>`
-            : `<ECDSA><ecdsa-nbits>${request.key.curve === 'P-384' ? 384 : 256}</ecdsa-nbits></ECDSA>`;
-        const hostnames = request.names.map((n) => `<member>${xml(n)}</member>`).join('');
-        await api({
-          type: 'op',
-          cmd: `<request><certificate><generate><algorithm>${algorithm}</algorithm><digest>sha256</digest><certificate-name>${xml(name)}</certificate-name><name>${xml(request.names[0]!)}</name><hostname>${hostnames}</hostname><signed-by>external</signed-by><ca>no</ca></generate></certificate></request>`,
-        });
-        const csr = await post(
-          {
-            type: 'export',
-            category: 'certificate',
-            'certificate-name': name,
-            format: 'pkcs10',
-            'include-key': 'no',
-          },
-          { 'X-PAN-KEY': apiKey },
-        );
-        const pem = /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+?-----END CERTIFICATE REQUEST-----/.exec(
-          csr,
-        )?.[0];
-        if (!pem)
-          throw new Error(`PAN-OS exported no CSR for ${name}: ${guard.fromDevice(csr.slice(0, 200))}`);
-        return pem;
-      },
-      async install(chainPem, request): Promise<InstallReceipt> {
-        const name = nameFor(request);
-        const leaf = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chainPem)?.[0];
-        if (!leaf) throw new Error('the issued chain holds no certificate');
-        // After the commit the management interface may present this certificate: its key is the firewall's own.
-        trustInstalled(trust, leaf);
-        const boundary = `ottr${Date.now().toString(16)}`;
-        const body = Buffer.from(
-          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}.pem"\r\nContent-Type: application/x-pem-file\r\n\r\n${chainPem}\r\n--${boundary}--\r\n`,
-        );
-        await api(
-          { type: 'import', category: 'certificate', 'certificate-name': name, format: 'pem' },
-          body,
-          `multipart/form-data; boundary=${boundary}`,
-        );
-        return { name, previous };
-      },
-      async activate(receipt) {
-        await api({
-          type: 'config',
-          action: 'set',
-          xpath: profileXpath,
-          element: `<certificate>${xml(String(receipt.name))}</certificate><protocol-settings><min-version>tls1-2</min-version></protocol-settings>`,
-        });
-        await api({
-          type: 'config',
-          action: 'set',
-          xpath: SYSTEM,
-          element: `<ssl-tls-service-profile>${xml(profile)}</ssl-tls-service-profile>`,
-        });
-        await commit('activate');
-      },
-      async rollback(receipt) {
-        const before = receipt.previous as typeof previous;
-        if (before.certificate) {
-          await api({
-            type: 'config',
-            action: 'set',
-            xpath: profileXpath,
-            element: `<certificate>${xml(before.certificate)}</certificate>`,
-          });
-        }
-        if (before.mgmtProfile && before.mgmtProfile !== profile) {
-          await api({
-            type: 'config',
-            action: 'set',
-            xpath: SYSTEM,
-            element: `<ssl-tls-service-profile>${xml(before.mgmtProfile)}</ssl-tls-service-profile>`,
-          });
-        }
-        await commit('rollback');
-      },
-      async cleanup(receipt) {
-        // Only certificates this tool created are ever deleted.
-        const old = (receipt.previous as typeof previous).certificate;
-        if (old && old !== receipt.name && old.startsWith(`${prefix}-`)) {
-          await api({
-            type: 'config',
-            action: 'delete',
-            xpath: `/config/shared/certificate/entry[@name='${xml(old)}']`,
-          });
-          await commit('cleanup');
-        }
-      },
+      precheck: () => precheck(firewall),
+      generateCsr: (request) => generateCsr(firewall, request),
+      install: (chainPem, request) => install(firewall, chainPem, request),
+      activate: (receipt) => activate(firewall, receipt),
+      rollback: (receipt) => rollback(firewall, receipt),
+      cleanup: (receipt) => cleanup(firewall, receipt),
       async discard(request) {
-        await api({
-          type: 'config',
-          action: 'delete',
-          xpath: `/config/shared/certificate/entry[@name='${xml(nameFor(request))}']`,
-        }).catch(() => {});
+        await deleteCertificate(firewall, certificateName(firewall, request)).catch(() => {});
       },
-      tlsEndpoint: () => ({ host, port, servername: device.common_name }),
+      tlsEndpoint: () => client.tlsEndpoint(),
       async close() {},
     };
   },

@@ -8,6 +8,7 @@ export interface PanosOptions {
   sslTlsProfile: string;
   /** Prefix of the per-rotation certificate name on the firewall. */
   certificatePrefix: string;
+  /** How long the commit job is polled before the step fails. */
   commitTimeoutMs: number;
 }
 
@@ -46,6 +47,7 @@ export const panos: PlatformManifest<PanosOptions> = {
     // Ottr bound the certificate through an SSL/TLS service profile named "otter".
     ottrParityOptions: { ssl_tls_profile: 'otter' },
     defaultCredentials: 'PANOS_API_KEY',
+    cmdbNames: ['pan-os', 'paloalto', 'palo-alto'],
   },
   loadDriver: async () => (await import('./driver.ts')).panosDriver,
 };

@@ -8,7 +8,7 @@ export function durationOption(raw: Raw, option: string, fallbackMs: number): nu
   const value = raw?.[option];
   if (value === undefined) return fallbackMs;
   const ms = typeof value === 'string' ? parseDuration(value) : undefined;
-  if (ms === undefined || ms <= 0) throw new OptionsError(option, `options.${option} ${DURATION_MESSAGE}`);
+  if (ms === undefined || ms <= 0) throw new OptionsError(option, DURATION_MESSAGE);
   return ms;
 }
 
@@ -18,7 +18,7 @@ export function stringOption<T extends string = string>(raw: Raw, option: string
 export function stringOption(raw: Raw, option: string, fallback?: string): string | undefined {
   const value = raw?.[option];
   if (value === undefined) return fallback;
-  if (typeof value !== 'string') throw new OptionsError(option, `options.${option} must be a string`);
+  if (typeof value !== 'string') throw new OptionsError(option, 'must be a string');
   return value;
 }
 
