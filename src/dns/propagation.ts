@@ -1,4 +1,4 @@
-import { sleep } from '../util/sleep.ts';
+import { done, notYet, poll } from '../util/poll.ts';
 import { DnsError } from './errors.ts';
 import { resolverFor } from './resolver.ts';
 
@@ -59,7 +59,6 @@ export async function waitForTxt(
   values: readonly string[],
   options: PropagationOptions,
 ): Promise<PropagationResult> {
-  const started = Date.now();
   const check = options.check ?? 'authoritative';
   const targets: string[] = [];
   if (check !== 'doh') targets.push(...options.nameservers.map((s) => `ns:${s}`));
@@ -70,35 +69,43 @@ export async function waitForTxt(
   }
   if (targets.length === 0) throw new DnsError('failed', `no nameservers known for ${name}`);
   let pending = targets;
-  let delay = options.initialDelayMs ?? 50;
   const lastSeen = new Map<string, string>();
-  for (let attempt = 1; ; attempt++) {
-    const remaining = options.timeoutMs - (Date.now() - started);
-    const results = await Promise.all(
-      pending.map(async (target) => {
-        try {
-          const seen = target.startsWith('ns:')
-            ? await askServer(target.slice(3), name, remaining)
-            : await askDoh(target.slice(4), name, options.signal);
-          lastSeen.set(target, seen.length ? seen.join(', ') : 'no TXT record');
-          return values.every((v) => seen.includes(v));
-        } catch (error) {
-          lastSeen.set(target, `error: ${(error as { code?: string }).code ?? (error as Error).message}`);
-          return false;
-        }
-      }),
+  const started = Date.now();
+  const outcome = await poll(
+    async (attempt) => {
+      const remaining = options.timeoutMs - (Date.now() - started);
+      const results = await Promise.all(
+        pending.map(async (target) => {
+          try {
+            const seen = target.startsWith('ns:')
+              ? await askServer(target.slice(3), name, remaining)
+              : await askDoh(target.slice(4), name, options.signal);
+            lastSeen.set(target, seen.length ? seen.join(', ') : 'no TXT record');
+            return values.every((v) => seen.includes(v));
+          } catch (error) {
+            lastSeen.set(target, `error: ${(error as { code?: string }).code ?? (error as Error).message}`);
+            return false;
+          }
+        }),
+      );
+      pending = pending.filter((_, i) => !results[i]);
+      if (pending.length === 0) return done(undefined);
+      options.onPending?.(pending, attempt);
+      return notYet(
+        pending.map((t) => `${t.replace(/^(ns|doh):/, '')} (${lastSeen.get(t) ?? 'no answer'})`).join('; '),
+      );
+    },
+    {
+      timeoutMs: options.timeoutMs,
+      initialDelayMs: options.initialDelayMs ?? 50,
+      maxDelayMs: options.maxDelayMs ?? 2000,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+  if (!outcome.ok)
+    throw new DnsError(
+      'timeout',
+      `TXT at ${name} not visible after ${options.timeoutMs} ms at: ${outcome.reason}`,
     );
-    pending = pending.filter((_, i) => !results[i]);
-    if (pending.length === 0) return { ms: Date.now() - started, attempts: attempt };
-    options.onPending?.(pending, attempt);
-    const left = options.timeoutMs - (Date.now() - started);
-    if (left <= 0) {
-      const where = pending
-        .map((t) => `${t.replace(/^(ns|doh):/, '')} (${lastSeen.get(t) ?? 'no answer'})`)
-        .join('; ');
-      throw new DnsError('timeout', `TXT at ${name} not visible after ${options.timeoutMs} ms at: ${where}`);
-    }
-    await sleep(Math.min(delay, left), options.signal);
-    delay = Math.min(delay * 2, options.maxDelayMs ?? 2000);
-  }
+  return { ms: outcome.ms, attempts: outcome.attempts };
 }

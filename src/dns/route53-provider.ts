@@ -6,7 +6,7 @@ import {
   type ResourceRecordSet,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import { sleep } from '../util/sleep.ts';
+import { done, notYet, poll, retry } from '../util/poll.ts';
 import { DnsError } from './errors.ts';
 import type { TxtProvider } from './provider.ts';
 
@@ -25,6 +25,27 @@ export interface Route53Options {
 }
 
 const RETRYABLE = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete']);
+
+/** The kinds of failure `update` tries again: a batch that lost a race, and throttling (or a 5xx). */
+const RETRIED = new Set<DnsError['code']>(['conflict', 'throttled']);
+
+/**
+ * A failed Route53 call as a DnsError. A conflict or throttling is retried (RETRIED), so its message is the one
+ * the last try leaves: how many tries were made.
+ */
+function classify(error: unknown, where: string, attempt: number): DnsError {
+  const code = (error as { name?: string }).name ?? 'Error';
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  // Route53 reports a rejected batch in two shapes; the older <InvalidChangeBatch><Messages> root reaches
+  // SDK v3 as an error named "Unknown" carrying Messages.
+  const legacyBatchError = code === 'Unknown' && status === 400 && 'Messages' in (error as object);
+  const tried = (kind: 'conflict' | 'throttled') =>
+    new DnsError(kind, `${where} failed after ${attempt} attempts (${code})`);
+  if (code === 'InvalidChangeBatch' || legacyBatchError) return tried('conflict');
+  if (RETRYABLE.has(code) || (status !== undefined && status >= 500)) return tried('throttled');
+  const kind = status === 403 ? 'denied' : code === 'NoSuchHostedZone' ? 'not_found' : 'failed';
+  return new DnsError(kind, `${where}: ${code}: ${(error as Error).message}`);
+}
 
 const quote = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 const unquote = (value: string) => value.replace(/^"|"$/g, '').replace(/"\s+"/g, '').replace(/\\(.)/g, '$1');
@@ -65,22 +86,54 @@ export function route53Provider(options: Route53Options): TxtProvider {
   }
 
   async function waitInsync(changeId: string, signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + (options.insyncTimeoutMs ?? 120_000);
-    let delay = 50;
-    for (;;) {
-      const out = await client.send(
-        new GetChangeCommand({ Id: changeId }),
-        signal ? { abortSignal: signal } : {},
-      );
-      if (out.ChangeInfo?.Status === 'INSYNC') return;
-      if (Date.now() > deadline)
-        throw new DnsError(
-          'timeout',
-          `Route53 change ${changeId} not INSYNC after ${options.insyncTimeoutMs ?? 120_000} ms`,
+    const timeoutMs = options.insyncTimeoutMs ?? 120_000;
+    const outcome = await poll(
+      async () => {
+        const out = await client.send(
+          new GetChangeCommand({ Id: changeId }),
+          signal ? { abortSignal: signal } : {},
         );
-      await sleep(delay, signal);
-      delay = Math.min(delay * 2, 2000);
+        const status = out.ChangeInfo?.Status;
+        return status === 'INSYNC' ? done(status) : notYet(`${status}`);
+      },
+      { timeoutMs, initialDelayMs: 50, maxDelayMs: 2000, ...(signal ? { signal } : {}) },
+    );
+    if (!outcome.ok)
+      throw new DnsError('timeout', `Route53 change ${changeId} not INSYNC after ${timeoutMs} ms`);
+  }
+
+  /** One compare-and-swap of the TXT set at `fqdn`: read it, and replace exactly what was read. */
+  async function swap(
+    fqdn: string,
+    what: string,
+    next: (values: string[]) => string[] | undefined,
+    signal?: AbortSignal,
+  ) {
+    const current = await readSet(fqdn, signal);
+    const values = (current?.ResourceRecords ?? []).map((r) => unquote(r.Value ?? ''));
+    const wanted = next(values);
+    if (!wanted) return; // nothing to do
+    const changes: Change[] = [];
+    if (current) changes.push({ Action: 'DELETE', ResourceRecordSet: current });
+    if (wanted.length > 0) {
+      changes.push({
+        Action: 'CREATE',
+        ResourceRecordSet: {
+          Name: fqdn,
+          Type: 'TXT',
+          TTL: current?.TTL ?? ttl,
+          ResourceRecords: wanted.map((v) => ({ Value: quote(v) })),
+        },
+      });
     }
+    const out = await client.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zone,
+        ChangeBatch: { Comment: `ottr ${what}`, Changes: changes },
+      }),
+      signal ? { abortSignal: signal } : {},
+    );
+    await waitInsync(out.ChangeInfo!.Id!, signal);
   }
 
   async function update(
@@ -90,60 +143,28 @@ export function route53Provider(options: Route53Options): TxtProvider {
     signal?: AbortSignal,
   ) {
     const fqdn = normalise(name);
-    for (let attempt = 1; ; attempt++) {
-      let reason: string;
-      try {
-        const current = await readSet(fqdn, signal);
-        const values = (current?.ResourceRecords ?? []).map((r) => unquote(r.Value ?? ''));
-        const wanted = next(values);
-        if (!wanted) return; // nothing to do
-        const changes: Change[] = [];
-        if (current) changes.push({ Action: 'DELETE', ResourceRecordSet: current });
-        if (wanted.length > 0) {
-          changes.push({
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: fqdn,
-              Type: 'TXT',
-              TTL: current?.TTL ?? ttl,
-              ResourceRecords: wanted.map((v) => ({ Value: quote(v) })),
-            },
-          });
+    await retry(
+      async (attempt) => {
+        try {
+          await swap(fqdn, what, next, signal);
+        } catch (error) {
+          if (signal?.aborted) throw signal.reason;
+          if (error instanceof DnsError) throw error;
+          throw classify(error, `Route53 ${what} at ${fqdn}`, attempt);
         }
-        const out = await client.send(
-          new ChangeResourceRecordSetsCommand({
-            HostedZoneId: zone,
-            ChangeBatch: { Comment: `ottr ${what}`, Changes: changes },
-          }),
-          signal ? { abortSignal: signal } : {},
-        );
-        await waitInsync(out.ChangeInfo!.Id!, signal);
-        return;
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        if (error instanceof DnsError) throw error;
-        const code = (error as { name?: string }).name ?? 'Error';
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        // Route53 reports a rejected batch in two shapes; the older <InvalidChangeBatch><Messages> root reaches
-        // SDK v3 as an error named "Unknown" carrying Messages.
-        const legacyBatchError = code === 'Unknown' && status === 400 && 'Messages' in (error as object);
-        if (code === 'InvalidChangeBatch' || legacyBatchError) reason = 'conflict';
-        else if (RETRYABLE.has(code) || (status !== undefined && status >= 500)) reason = 'throttled';
-        else {
-          const kind = status === 403 ? 'denied' : code === 'NoSuchHostedZone' ? 'not_found' : 'failed';
-          throw new DnsError(kind, `Route53 ${what} at ${fqdn}: ${code}: ${(error as Error).message}`);
-        }
-        if (attempt >= attempts) {
-          throw new DnsError(
-            reason === 'conflict' ? 'conflict' : 'throttled',
-            `Route53 ${what} at ${fqdn} failed after ${attempt} attempts (${code})`,
-          );
-        }
-      }
-      const delay = Math.random() * Math.min(cap, base * 2 ** attempt); // full jitter
-      options.log?.(`route53: ${what} at ${fqdn}: ${reason}, retrying in ${Math.round(delay)} ms`);
-      await sleep(delay, signal);
-    }
+      },
+      {
+        attempts,
+        retryable: (error) => error instanceof DnsError && RETRIED.has(error.code),
+        baseMs: base,
+        capMs: cap,
+        ...(signal ? { signal } : {}),
+        onRetry: (error, _attempt, delay) =>
+          options.log?.(
+            `route53: ${what} at ${fqdn}: ${(error as DnsError).code}, retrying in ${Math.round(delay)} ms`,
+          ),
+      },
+    );
   }
 
   return {

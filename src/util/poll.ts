@@ -6,7 +6,10 @@ import { sleep } from './sleep.ts';
  * signal, and optionally "N good answers in a row" (a reload leaves old workers answering for a moment).
  */
 export interface PollOptions {
-  /** Give up once this many ms have passed since the first attempt (at least one attempt is always made). */
+  /**
+   * Give up once this many ms have passed since the first attempt (at least one attempt is always made).
+   * `Infinity` when something else bounds the wait (the signal, a timeout the other side enforces).
+   */
   timeoutMs: number;
   signal?: AbortSignal;
   /** First pause after a bad answer; doubled after each one up to maxDelayMs. Default 100 ms. */
