@@ -1,26 +1,12 @@
-/**
- * Why an issuance failed, in classes a report can act on: "the CA said no" is not "DNS never propagated" is
- * not "our bug".
- */
-export type ErrorClass =
-  | 'csr_rejected' // the device's CSR broke policy: nothing was ordered
-  | 'dns_alias_missing' // an _acme-challenge CNAME is missing or points elsewhere
-  | 'dns_provider' // Route53 refused or failed (auth, throttling beyond retries)
-  | 'dns_propagation' // TXT never visible at every authoritative server in time
-  | 'ca_rate_limited' // urn:ietf:params:acme:error:rateLimited / HTTP 429
-  | 'ca_rejected' // the CA refused the request (unauthorized, rejectedIdentifier, badCSR, …)
-  | 'ca_challenge_invalid' // the CA checked the challenge and found it wrong
-  | 'ca_unavailable' // 5xx, timeouts, connection failures talking to the CA
-  | 'ca_bad_nonce' // badNonce beyond the client's retries
-  | 'cancelled'
-  | 'internal'; // anything else: a bug to look at
+import type { IssuanceFailureClass } from '../model/results.ts';
 
+/** A failed issuance, classed (model/results.ts) so a report can act on it. */
 export class IssuanceError extends Error {
   override name = 'IssuanceError';
   /** Things that went wrong besides the failure itself (a TXT value left behind): reported with the result. */
   warnings: string[] = [];
   constructor(
-    readonly errorClass: ErrorClass,
+    readonly errorClass: IssuanceFailureClass,
     message: string,
     readonly details: { problem_type?: string; status?: number; retry_after?: string } = {},
   ) {
@@ -36,7 +22,7 @@ export interface AcmeProblem {
   retryAfter?: string;
 }
 
-const TYPE_CLASSES: [RegExp, ErrorClass][] = [
+const TYPE_CLASSES: [RegExp, IssuanceFailureClass][] = [
   [/:rateLimited$/, 'ca_rate_limited'],
   [/:badNonce$/, 'ca_bad_nonce'],
   [/:(serverInternal)$/, 'ca_unavailable'],
@@ -44,7 +30,7 @@ const TYPE_CLASSES: [RegExp, ErrorClass][] = [
 ];
 
 /** Classifies a problem document (or the absence of one) the CA returned. */
-export function classifyProblem(problem: AcmeProblem | undefined): ErrorClass {
+export function classifyProblem(problem: AcmeProblem | undefined): IssuanceFailureClass {
   if (!problem) return 'internal';
   for (const [pattern, errorClass] of TYPE_CLASSES)
     if (problem.type && pattern.test(problem.type)) return errorClass;

@@ -2,21 +2,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { directoryFor } from '../acme/account.ts';
-import { issueCertificate } from '../acme/issue.ts';
+import { issueCertificate } from '../acme/issuance.ts';
 import { delegateNameservers } from '../dns/nameservers.ts';
 import { resolverFor } from '../dns/resolver.ts';
 import { route53Provider } from '../dns/route53-provider.ts';
 import { CREDENTIAL_FIELDS, deviceSecretRefusals } from '../model/boundary.ts';
-import { RESULT_SCHEMA, type RotationResult } from '../model/results.ts';
-import type { Device, Settings } from '../model/types.ts';
+import { type FailureClass, RESULT_SCHEMA, type RotationResult } from '../model/results.ts';
+import type { Authority, Device, Settings } from '../model/types.ts';
 import { OptionsError } from '../platforms/manifest.ts';
-import { platformInfo } from '../platforms/registry.ts';
+import { BUILT_IN_PLATFORMS } from '../platforms/registry.ts';
 import type { DeviceRecord } from '../repository/device-file.ts';
 import type { Repository } from '../repository/load.ts';
 import type { SecretSource } from '../secrets/source.ts';
 import { parseDuration } from '../util/duration.ts';
 import { pemCertificates } from '../util/pem.ts';
-import { rotateDevice } from './rotate-device.ts';
+import { type RotateOptions, rotateDevice } from './rotate-device.ts';
 
 export interface RunOptions {
   /** The process environment, for the AWS SDK's endpoint settings only: secrets never come from here. */
@@ -34,7 +34,12 @@ export interface RunOptions {
 
 const normalise = (serial: string) => serial.toLowerCase().replace(/:/g, '').replace(/^0+/, '');
 
-function failed(record: DeviceRecord, phase: string, errorClass: string, message: string): RotationResult {
+function failed(
+  record: DeviceRecord,
+  phase: string,
+  errorClass: FailureClass,
+  message: string,
+): RotationResult {
   return {
     schema: RESULT_SCHEMA,
     system_name: record.system_name,
@@ -46,11 +51,11 @@ function failed(record: DeviceRecord, phase: string, errorClass: string, message
 
 /** Rotates one device of a loaded repository; settings, secrets and DNS are wired here. Never throws. */
 export async function rotateRecord(
-  repo: Repository,
+  repository: Repository,
   record: DeviceRecord,
   options: RunOptions,
 ): Promise<RotationResult> {
-  const settings = repo.settings;
+  const settings = repository.settings;
   const device = record.device;
   if (!settings || !device || !record.route) {
     return failed(
@@ -60,8 +65,8 @@ export async function rotateRecord(
       record.first_error ?? record.no_route ?? 'the device file or settings are invalid (ottr validate)',
     );
   }
-  const route = repo.routes![record.route.index]!;
-  const platform = platformInfo(route.platform);
+  const route = repository.routes![record.route.index]!;
+  const platform = (repository.platforms ?? BUILT_IN_PLATFORMS).get(route.platform);
   if (!platform)
     return failed(record, 'precheck', 'unsupported', `platform ${route.platform} has no driver yet`);
   let driverOptions: unknown;
@@ -89,18 +94,10 @@ export async function rotateRecord(
     const accountKeyPem = read(authority.account_key_secret);
     const directoryUrl = directoryFor(authority, options.staging ? { staging: true } : {});
     const rootsPem = authority.roots_file
-      ? rootsFrom(repo.root, authority.roots_file)
+      ? rootsFrom(repository.root, authority.roots_file)
       : [...rootCertificates];
-    const managementRootsPem = managementRoots(repo.root, settings, device.certificate_authority);
+    const managementRootsPem = managementRoots(repository.root, settings, device.certificate_authority);
     const nameservers = options.dryRun ? [] : await delegateNameservers(settings.dns);
-    // The SDK reads AWS_ENDPOINT_URL_ROUTE_53 from the process; passing it on honours the environment given.
-    const endpoint = options.env.AWS_ENDPOINT_URL_ROUTE_53;
-    const provider = route53Provider({
-      hostedZoneId: settings.dns.hosted_zone_id,
-      ...(endpoint ? { endpoint } : {}),
-      log: (m) => options.log(device.system_name, 'order', m),
-    });
-    const propagation = settings.dns.propagation;
     return await rotateDevice(device, route, {
       driver,
       driverOptions,
@@ -114,37 +111,67 @@ export async function rotateRecord(
       ...(options.dryRun ? { dryRun: true } : {}),
       ...(options.runUrl ? { runUrl: options.runUrl } : {}),
       log: (phase, message) => options.log(device.system_name, phase, message),
-      issue: (csrPem, d, previous) =>
-        issueCertificate({
-          device: d,
-          csrPem,
-          authority,
-          directoryUrl,
-          accountKeyPem,
-          signal,
-          // `replaces` only for a certificate this inventory recorded: one from another CA would be refused.
-          ...(authority.ari !== false &&
-          previous?.ari_id &&
-          normalise(previous.serial) === normalise(device.certificate?.serial ?? '')
-            ? { replaces: previous.ari_id }
-            : {}),
-          dns: {
-            provider,
-            delegateZone: settings.dns.delegate_zone,
-            nameservers,
-            check: propagation?.check ?? 'authoritative',
-            ...(propagation?.doh_url ? { dohUrl: propagation.doh_url } : {}),
-            propagationTimeoutMs: parseDuration(propagation?.timeout ?? '5m') ?? 300_000,
-            ...(settings.dns.alias?.check_cnames === false
-              ? {}
-              : { aliasResolver: resolverFor(settings.dns.resolvers) }),
-          },
-          log: (step, message) => options.log(device.system_name, step, message),
-        }),
+      order: issuerFor(
+        settings,
+        device,
+        { authority, directoryUrl, accountKeyPem, nameservers, signal },
+        options,
+      ),
     });
   } catch (error) {
     return failed(record, 'precheck', 'configuration', (error as Error).message);
   }
+}
+
+/** The order phase's issuer: issueCertificate bound to the device's authority, the run's ACME account and DNS. */
+function issuerFor(
+  settings: Settings,
+  device: Device,
+  bound: {
+    authority: Authority;
+    directoryUrl: string;
+    accountKeyPem: string;
+    nameservers: string[];
+    signal: AbortSignal;
+  },
+  options: RunOptions,
+): RotateOptions['order'] {
+  const { authority, directoryUrl, accountKeyPem, nameservers, signal } = bound;
+  // The SDK reads AWS_ENDPOINT_URL_ROUTE_53 from the process; passing it on honours the environment given.
+  const endpoint = options.env.AWS_ENDPOINT_URL_ROUTE_53;
+  const provider = route53Provider({
+    hostedZoneId: settings.dns.hosted_zone_id,
+    ...(endpoint ? { endpoint } : {}),
+    log: (m) => options.log(device.system_name, 'order', m),
+  });
+  const propagation = settings.dns.propagation;
+  return (csrPem, d, previous) =>
+    issueCertificate({
+      device: d,
+      csrPem,
+      authority,
+      directoryUrl,
+      accountKeyPem,
+      signal,
+      // `replaces` only for a certificate this inventory recorded: one from another CA would be refused.
+      ...(authority.ari !== false &&
+      previous?.ari_id &&
+      normalise(previous.serial) === normalise(device.certificate?.serial ?? '')
+        ? { replaces: previous.ari_id }
+        : {}),
+      dns: {
+        provider,
+        delegateZone: settings.dns.delegate_zone,
+        nameservers,
+        check: propagation?.check ?? 'authoritative',
+        ...(propagation?.doh_url ? { dohUrl: propagation.doh_url } : {}),
+        propagationTimeoutMs: parseDuration(propagation?.timeout ?? '5m') ?? 300_000,
+        ...(settings.dns.alias?.check_cnames === false
+          ? {}
+          : { aliasResolver: resolverFor(settings.dns.resolvers) }),
+      },
+      log: (step, message) => options.log(device.system_name, step, message),
+    });
 }
 
 /**
@@ -201,7 +228,7 @@ export function managementRoots(root: string, settings: Settings, authorityKey: 
 
 /** Rotates several devices, `concurrency` at a time; one device's failure never stops the others. */
 export async function rotateMany(
-  repo: Repository,
+  repository: Repository,
   records: DeviceRecord[],
   concurrency: number,
   options: RunOptions,
@@ -213,7 +240,7 @@ export async function rotateMany(
     Array.from({ length: Math.max(1, Math.min(concurrency, records.length)) }, async () => {
       while (next < records.length) {
         const record = records[next++]!;
-        const result = await rotateRecord(repo, record, options);
+        const result = await rotateRecord(repository, record, options);
         results.push(result);
         onResult(result);
       }

@@ -1,6 +1,5 @@
 import type { RotationResult } from '../model/results.ts';
-
-const cell = (text: string) => text.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|');
+import { escapeTableCell } from '../util/markdown.ts';
 
 /** The job summary of a rotate step: one row per device. */
 export function rotationSummary(results: readonly RotationResult[]): string {
@@ -12,7 +11,7 @@ export function rotationSummary(results: readonly RotationResult[]): string {
         : '';
     const rollback = r.rollback ? ` (rollback: ${r.rollback.message})` : '';
     const ms = r.phases.reduce((sum, p) => sum + p.ms, 0);
-    return `| \`${r.system_name}\` | ${r.status} | ${cell(what + rollback)} | ${(ms / 1000).toFixed(1)} s |`;
+    return `| \`${r.system_name}\` | ${r.status} | ${escapeTableCell(what + rollback)} | ${(ms / 1000).toFixed(1)} s |`;
   });
   return `### Rotation\n\n| Device | Status | Details | Time |\n|---|---|---|---|\n${rows.join('\n')}\n\n`;
 }

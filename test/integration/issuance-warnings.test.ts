@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { issueCertificate } from '../../src/acme/issue.ts';
+import { issueCertificate } from '../../src/acme/issuance.ts';
 import { DnsError } from '../../src/dns/errors.ts';
 import type { TxtProvider } from '../../src/dns/provider.ts';
 import type { Authority, Device, Route } from '../../src/model/types.ts';
@@ -60,7 +60,7 @@ async function setup(propagationTimeoutMs?: number) {
     rootsPem: ca.roots,
     secret: () => 'unused',
     verifyTimeoutMs: 1500,
-    issue: (csrPem, d) => {
+    order: (csrPem, d) => {
       const request = ca.request(d, csrPem);
       request.dns.provider = refusingRemoval(request.dns.provider);
       if (propagationTimeoutMs) request.dns.propagationTimeoutMs = propagationTimeoutMs;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Authority, Device, Route } from '../../src/model/types.ts';
 import { linuxSshDriver } from '../../src/platforms/linux-ssh/driver.ts';
+import { linuxSsh } from '../../src/platforms/linux-ssh/index.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { type LinuxHost, startLinuxHost } from '../lab/devices/linux-host.ts';
@@ -71,12 +72,13 @@ async function setup(
   const received: string[] = [];
   const options: RotateOptions = {
     driver: linuxSshDriver,
+    driverOptions: linuxSsh.options.parse(route.options),
     key: authority.key!,
     rootsPem: roots,
     secret: (secretName) => (secretName === 'LAB_SSH_KEY' ? host.clientKeyPem : ''),
     verifyTimeoutMs: 5000,
     audit: (data) => received.push(data),
-    issue: (csrPem, d) => ca.issue(csrPem, d, undefined),
+    order: (csrPem, d) => ca.order(csrPem, d, undefined),
   };
   return { host, device, route, options, received };
 }
@@ -157,11 +159,11 @@ describe('linux-ssh against real sshd and nginx', () => {
         { mode: 0o755 },
       );
     }
-    const result = await rotateDevice(
-      device,
-      { ...route, options: { ...route.options, hooks_dir: hooks } },
-      options,
-    );
+    const withHooks = { ...route, options: { ...route.options, hooks_dir: hooks } };
+    const result = await rotateDevice(device, withHooks, {
+      ...options,
+      driverOptions: linuxSsh.options.parse(withHooks.options),
+    });
     expect(result.status).toBe('rotated');
     expect(readFileSync(join(host.dir, 'hooks.log'), 'utf8')).toBe('pre\npost\n');
   }, 60_000);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authority, Device, Route } from '../../src/model/types.ts';
 import { linuxSsmDriver } from '../../src/platforms/linux-ssm/driver.ts';
+import { linuxSsm } from '../../src/platforms/linux-ssm/index.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { type LinuxHost, startLinuxHost } from '../lab/devices/linux-host.ts';
@@ -80,12 +81,13 @@ function setup(connection: Device['connection']) {
   const received: string[] = [];
   const options: RotateOptions = {
     driver: linuxSsmDriver({ endpoint: ssm.endpoint, baseDelayMs: 5 }),
+    driverOptions: linuxSsm.options.parse(route.options),
     key: authority.key!,
     rootsPem: roots,
     secret: () => '',
     verifyTimeoutMs: 5000,
     audit: (data) => received.push(data),
-    issue: (csrPem, d) => ca.issue(csrPem, d, undefined),
+    order: (csrPem, d) => ca.order(csrPem, d, undefined),
   };
   return { device, route, options, received };
 }

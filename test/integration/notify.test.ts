@@ -7,7 +7,7 @@ import {
   FAILURE_LABEL,
   failureIssueTitle,
   syncFailureIssues,
-} from '../../src/notify/issues.ts';
+} from '../../src/notify/github-issues.ts';
 import { notifySlack, postToSlack } from '../../src/notify/slack.ts';
 import { GitHubEmulator } from '../lab/github/emulator.ts';
 import { SlackReceiver, unreachableWebhookUrl } from '../lab/github/receiver.ts';
@@ -42,7 +42,7 @@ function failure(name: string, message = 'commit failed: <b>job 42</b> | locked'
     system_name: name,
     status: 'rolled_back',
     phases: [{ name: 'install', ms: 900 }],
-    error: { phase: 'install', class: 'DeviceApiError', message },
+    error: { phase: 'install', class: 'activate_failed', message },
     rollback: { restored: true, message: 'previous certificate bound again' },
     run_url: `${RUN_URL}/job/9`,
   };
@@ -106,7 +106,7 @@ describe('failure issues', () => {
       'lets_encrypt',
       '2026-11-29 09:12Z',
       'install',
-      'DeviceApiError',
+      'activate_failed',
     ])
       expect(issue.body).toContain(text);
     expect(issue.body).toContain('commit failed: <b>job 42</b> | locked');
@@ -138,7 +138,7 @@ describe('failure issues', () => {
     expect(listings).toHaveLength(2);
     const comments = emulator.comments.filter((c) => c.issue_number === 1);
     expect(comments).toHaveLength(1);
-    expect(comments[0]!.body).toContain('Failed again in phase `install` with `DeviceApiError`');
+    expect(comments[0]!.body).toContain('Failed again in phase `install` with `activate_failed`');
     expect(comments[0]!.body).toContain('timeout after 30 s');
     expect(emulator.issues.filter((i) => i.title === failureIssueTitle('fw-sfo1-01'))).toHaveLength(1);
   });
@@ -212,7 +212,7 @@ describe('Slack alerts', () => {
       'Certificate authority: lets_encrypt',
       'Current expiry: 2026-11-29T09:12:43Z',
       'Phase: install',
-      'DeviceApiError: commit failed: &lt;b&gt;job 42&lt;/b&gt; | locked',
+      'activate_failed: commit failed: &lt;b&gt;job 42&lt;/b&gt; | locked',
       'Rollback: previous certificate restored',
       `<${RUN_URL}/job/9|the run>`,
     ])

@@ -42,7 +42,7 @@ function failedResult(name: string): RotationResult {
     system_name: name,
     status: 'failed',
     phases: [{ name: 'precheck', ms: 300 }],
-    error: { phase: 'precheck', class: 'UnreachableError', message: 'connect ETIMEDOUT 192.0.2.31:443' },
+    error: { phase: 'precheck', class: 'device_unreachable', message: 'connect ETIMEDOUT 192.0.2.31:443' },
   };
 }
 
@@ -128,7 +128,7 @@ describe('publishRotations', () => {
     });
     expect(pull.title).toBe('ottr: record 1 rotated certificate (1 failed)');
     expect(pull.body).toContain('`fw-sfo1-01`');
-    expect(pull.body).toContain('| `lb-sfo1-01` | precheck | `UnreachableError` |');
+    expect(pull.body).toContain('| `lb-sfo1-01` | precheck | `device_unreachable` |');
     expect(pull.body).toContain(RUN_URL);
     // The report job's own checkout is left as it was.
     expect(git(lab.checkout, 'status', '--porcelain')).toBe('');

@@ -61,9 +61,9 @@ async function setup(): Promise<{
     secret: () => 'unused',
     verifyTimeoutMs: 1500,
     rollbackTimeoutMs: 3000,
-    issue: (csrPem, d) => {
+    order: (csrPem, d) => {
       orders++;
-      return ca.issue(csrPem, d, undefined);
+      return ca.order(csrPem, d, undefined);
     },
   };
   return { device, sim, options, orders: () => orders };
@@ -172,8 +172,8 @@ describe('rotateDevice through every phase', () => {
       driver: leaky,
       // Verification fails although the new certificate is served: its issuer is not the expected one.
       expectedIssuers: ['Nobody Inc'],
-      issue: async (...args) => {
-        const issued = await options.issue(...args);
+      order: async (...args) => {
+        const issued = await options.order(...args);
         issuedSerial = issued.serial;
         return issued;
       },

@@ -1,6 +1,6 @@
 import * as acme from 'acme-client';
 import { registerAccount } from '../../src/acme/account.ts';
-import { type IssueRequest, issueCertificate } from '../../src/acme/issue.ts';
+import { type IssueRequest, issueCertificate } from '../../src/acme/issuance.ts';
 import { resolverFor } from '../../src/dns/resolver.ts';
 import { route53Provider } from '../../src/dns/route53-provider.ts';
 import type { Authority, Device } from '../../src/model/types.ts';
@@ -17,8 +17,8 @@ export interface IssuanceLab {
   roots: string[];
   /** An issuance request for a device's CSR against the lab (Pebble, Route53 emulator, lab DNS). */
   request(device: Device, csrPem: string, extra?: Partial<IssueRequest>): IssueRequest;
-  /** RotateOptions['issue'] bound to the lab. */
-  issue: RotateOptions['issue'];
+  /** RotateOptions['order'] bound to the lab. */
+  order: RotateOptions['order'];
   stop(): Promise<void>;
 }
 
@@ -64,7 +64,7 @@ export async function startIssuanceLab(
     accountKeyPem,
     roots,
     request,
-    issue: (csrPem, device) => issueCertificate(request(device, csrPem)),
+    order: (csrPem, device) => issueCertificate(request(device, csrPem)),
     async stop() {
       await pebble.stop();
       await dns.stop();

@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  escapeTableCell,
   formatDuration,
-  formatExpiry,
   GITHUB_BODY_LIMIT,
-  markdownLink,
   PULL_REQUEST_MARKER,
   renderPullRequest,
   shortFingerprint,
 } from '../../src/gitops/pr-body.ts';
 import type { RotationResult } from '../../src/model/results.ts';
+import { escapeTableCell, formatExpiry, markdownLink } from '../../src/util/markdown.ts';
 
 const FINGERPRINT =
   '3A:1F:9C:22:7B:E4:05:D1:6A:88:0C:4E:B2:91:7F:3D:55:A0:C8:19:E6:4B:72:0D:9F:13:A7:C5:28:6E:B4:01';
@@ -42,7 +40,7 @@ function failed(name: string, message: string): RotationResult {
     system_name: name,
     status: 'rolled_back',
     phases: [{ name: 'install', ms: 500 }],
-    error: { phase: 'verify', class: 'VerifyError', message },
+    error: { phase: 'verify', class: 'verify_failed', message },
     rollback: { restored: true, message: 'old binding back' },
     run_url: 'https://github.com/acme/net/actions/runs/42/job/7',
   };
@@ -97,7 +95,7 @@ describe('renderPullRequest', () => {
     );
     expect(body.indexOf('`fw-1`')).toBeLessThan(body.indexOf('`fw-2`'));
     expect(body).toContain(
-      '| `fw-9` | verify | `VerifyError` | served serial 01 \\| expected 04ab<br>second line | restored: old binding back | [run](https://github.com/acme/net/actions/runs/42/job/7) |',
+      '| `fw-9` | verify | `verify_failed` | served serial 01 \\| expected 04ab<br>second line | restored: old binding back | [run](https://github.com/acme/net/actions/runs/42/job/7) |',
     );
     expect(body).toContain('### Skipped (1)\n| Device | Reason |\n|---|---|\n| `lb-1` | not due |');
     // Every table row has exactly as many cells as its header.

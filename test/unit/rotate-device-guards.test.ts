@@ -5,7 +5,8 @@ import * as acme from 'acme-client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ariCertificateId } from '../../src/acme/ari.ts';
 import { IssuanceError } from '../../src/acme/errors.ts';
-import type { IssuedCertificate } from '../../src/acme/issue.ts';
+import type { IssuedCertificate } from '../../src/acme/issuance.ts';
+import { isFailure } from '../../src/model/results.ts';
 import type { Device, Route } from '../../src/model/types.ts';
 import type { CsrRequest, DriverSession, PlatformDriver } from '../../src/platforms/contract.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
@@ -243,7 +244,7 @@ async function setup(behaviour: Behaviour = {}) {
     secret: () => 'unused',
     verifyTimeoutMs: 1500,
     rollbackTimeoutMs: 3000,
-    issue: async (csrPem) => {
+    order: async (csrPem) => {
       const issued = await issueWithTestCa(csrPem);
       issuedSerial = issued.serial;
       return issued;
@@ -403,13 +404,13 @@ describe('rotateDevice phases: each failure is classed, nothing is ordered after
   it('records what the device served before, the phases in order, and the new certificate', async () => {
     const { device, sim, options, issuedSerial } = await setup();
     const previous: unknown[] = [];
-    const issue = options.issue;
+    const issue = options.order;
     const at = new Date('2026-12-02T10:00:00Z');
     const result = await rotateDevice(device, route, {
       ...options,
       now: () => at,
       runUrl: 'https://github.example/run/1',
-      issue: async (csr, d, prev) => {
+      order: async (csr, d, prev) => {
         previous.push(prev);
         const issued = await issue(csr, d, prev);
         return {
@@ -493,7 +494,7 @@ describe('rotateDevice phases: each failure is classed, nothing is ordered after
     let orders = 0;
     const result = await rotateDevice(device, route, {
       ...options,
-      issue: async () => {
+      order: async () => {
         orders++;
         throw new Error('no');
       },
@@ -546,7 +547,7 @@ describe('rotateDevice phases: each failure is classed, nothing is ordered after
     const result = await rotateDevice(device, route, {
       ...options,
       dryRun: true,
-      issue: async () => {
+      order: async () => {
         orders++;
         throw new Error('no');
       },
@@ -563,7 +564,7 @@ describe('rotateDevice phases: each failure is classed, nothing is ordered after
     const { device, sim, options } = await setup();
     const result = await rotateDevice(device, route, {
       ...options,
-      issue: async () => {
+      order: async () => {
         const error = new IssuanceError('ca_rate_limited', 'too many certificates');
         error.warnings.push('the TXT record could not be removed');
         throw error;
@@ -583,7 +584,7 @@ describe('rotateDevice phases: each failure is classed, nothing is ordered after
     const { device, options } = await setup();
     const result = await rotateDevice(device, route, {
       ...options,
-      issue: async () => {
+      order: async () => {
         throw new TypeError('x is undefined');
       },
     });
@@ -731,9 +732,9 @@ describe('rotateDevice records and reports', () => {
           };
         },
       },
-      issue: async (csr, d, prev) => {
+      order: async (csr, d, prev) => {
         previous.push(prev);
-        return options.issue(csr, d, prev);
+        return options.order(csr, d, prev);
       },
     });
     expect(result.status).toBe('rotated');
@@ -775,7 +776,7 @@ describe('rotateDevice records and reports', () => {
     const issuance = await setup();
     const refused = await rotateDevice(issuance.device, route, {
       ...issuance.options,
-      issue: async () => {
+      order: async () => {
         throw new IssuanceError('ca_rejected', 'no');
       },
     });
@@ -788,5 +789,23 @@ describe('rotateDevice records and reports', () => {
     expect(result.error?.message).toBe(
       `the CSR lacks ${device.subject_alternative_names![0]}; the CSR asks for names the inventory does not list: evil.example.org`,
     );
+  });
+  it('isFailure counts failed and rolled-back results, not rotated or skipped ones', async () => {
+    const outcomes = await Promise.all(
+      [{}, { throws: { install: 'full' } }, { throws: { activate: 'reload failed' } }].map(
+        async (behaviour) => {
+          const { device, options } = await setup(behaviour);
+          return rotateDevice(device, route, options);
+        },
+      ),
+    );
+    const dry = await setup();
+    outcomes.push(await rotateDevice(dry.device, route, { ...dry.options, dryRun: true }));
+    expect(outcomes.map((r) => [r.status, isFailure(r)])).toEqual([
+      ['rotated', false],
+      ['failed', true],
+      ['rolled_back', true],
+      ['skipped', false],
+    ]);
   });
 });
