@@ -2,25 +2,14 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
-import {
-  DEFAULT_BOT_LOGIN,
-  type PendingTrust,
-  pendingCertificates,
-  pendingTrust,
-  withPendingCertificates,
-} from '../gitops/pending.ts';
-import { planInput } from '../plan/input.ts';
-import { buildPlan, type Plan } from '../plan/plan.ts';
-import { reportSecrets } from '../plan/secrets.ts';
-import { planSummaryMarkdown } from '../plan/summary.ts';
-import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../repository/load.ts';
-import { parseDuration } from '../util/duration.ts';
+import { DEFAULT_BOT_LOGIN, type PendingTrust } from '../gitops/pending.ts';
+import { type PlanPort, planJob } from '../jobs/plan-job.ts';
+import type { Plan } from '../plan/build-plan.ts';
 import { writeFileAtomic } from '../util/files.ts';
-import { didYouMean } from '../util/suggest.ts';
 import { flag, githubContext, list, text } from './inputs.ts';
 
 /** The plan action's inputs, read once. */
-export interface PlanSettings {
+export interface PlanInputs {
   root: string;
   devices: string[];
   force: boolean;
@@ -37,7 +26,7 @@ export interface PlanSettings {
   botLogin?: string;
 }
 
-export function planSettings(): PlanSettings {
+export function planInputs(): PlanInputs {
   const now = text('now');
   const date = now ? new Date(now) : new Date();
   if (Number.isNaN(date.getTime())) throw new Error(`input now must be an ISO-8601 date-time, not "${now}"`);
@@ -65,60 +54,50 @@ export interface PlanOutcome {
   plan: Plan;
   outputs: Record<string, string>;
   summary: string;
-  /** Device files that were skipped for a problem: file, line and message, for annotations. */
-  skippedFiles: { file: string; line?: number; message: string }[];
   /** Devices whose certificate came from the unmerged rotations branch. */
   pending: string[];
   /** Whether the rotations branch was believed, and why not. */
   pendingTrust: PendingTrust;
 }
 
-/** Plans the run; throws with a clear message when settings, routes or the device selection are unusable. */
-export async function planRun(settings: PlanSettings): Promise<PlanOutcome> {
-  const repo = await loadRepository(settings.root);
-  if (!repo.settings || !repo.routes) {
-    const blocking = repo.problems
-      .filter((p) => p.severity === 'error' && (p.file === SETTINGS_FILE || p.file === ROUTES_FILE))
-      .map((p) => `${p.file}:${p.line}: ${p.message}`);
+/** A port that keeps nothing and says nothing: the plan alone, as `planRun`'s callers in tests want it. */
+const QUIET: PlanPort = { savePlan() {}, branchIgnored() {}, deviceSkipped() {} };
+
+/**
+ * Plans the run and maps it to the action's outputs; throws with a clear message when settings, routes or the
+ * device selection are unusable.
+ */
+export async function planRun(inputs: PlanInputs, port: PlanPort = QUIET): Promise<PlanOutcome> {
+  const result = await planJob(
+    {
+      root: inputs.root,
+      now: inputs.now,
+      devices: inputs.devices,
+      force: inputs.force,
+      rotationsBranch: {
+        ref: inputs.pendingRef,
+        ...(inputs.botLogin ? { botLogin: inputs.botLogin } : {}),
+        ...(inputs.github
+          ? {
+              github: {
+                octokit: getOctokit(inputs.github.token, { baseUrl: inputs.github.apiUrl }),
+                owner: inputs.github.owner,
+                repo: inputs.github.repo,
+              },
+            }
+          : {}),
+      },
+    },
+    port,
+  );
+  if (result.status === 'no-plan') {
+    const blocking = result.blocking.map((p) => `${p.file}:${p.line}: ${p.message}`);
     throw new Error(
       `no plan: ${blocking.join('; ') || 'routing/settings.yaml or routing/routes.yaml is invalid'}`,
     );
   }
-  const trust = await pendingTrust({
-    root: settings.root,
-    ref: settings.pendingRef,
-    ...(settings.botLogin ? { botLogin: settings.botLogin } : {}),
-    ...(settings.github
-      ? {
-          github: {
-            octokit: getOctokit(settings.github.token, { baseUrl: settings.github.apiUrl }),
-            owner: settings.github.owner,
-            repo: settings.github.repo,
-          },
-        }
-      : {}),
-  });
-  const pending =
-    trust.trusted && trust.sha
-      ? withPendingCertificates(
-          repo.records,
-          await pendingCertificates(settings.root, trust.sha).catch(() => new Map()),
-        )
-      : [];
-  const known = new Set(repo.records.map((r) => r.system_name));
-  const unknown = settings.devices.filter((name) => !known.has(name));
-  if (unknown.length > 0)
-    throw new Error(
-      `not in the inventory: ${unknown.map((n) => `"${n}"${didYouMean(n, known)}`).join(', ')}`,
-    );
-  const plan = buildPlan(
-    planInput(repo.records, repo.settings, settings.now, {
-      ...(settings.force ? { force: true } : {}),
-      ...(settings.devices.length > 0 ? { only: settings.devices } : {}),
-    }),
-  );
-  const timeoutMs = parseDuration(repo.settings.limits?.timeout ?? '15m') ?? 900_000;
-  const devices = repo.records.flatMap((r) => (r.device ? [r.device] : []));
+  if (result.status === 'unknown-devices') throw new Error(result.message);
+  const { plan } = result;
   return {
     plan,
     outputs: {
@@ -129,44 +108,38 @@ export async function planRun(settings: PlanSettings): Promise<PlanOutcome> {
       skipped_count: String(plan.counts.skipped),
       jobs: String(plan.counts.jobs),
       max_parallel: String(plan.max_parallel),
-      // Per device the driver's own timeout applies; the job gets room for a shard and the runner's set-up.
-      timeout_minutes: String(Math.ceil(timeoutMs / 60_000) * Math.max(1, maxShardLength(plan)) + 10),
-      plan_file: settings.planFile,
-      report_secrets: JSON.stringify(reportSecrets(repo.settings)),
+      timeout_minutes: String(result.jobTimeoutMinutes),
+      plan_file: inputs.planFile,
+      report_secrets: JSON.stringify(result.reportSecrets),
     },
-    summary:
-      planSummaryMarkdown(plan, devices) +
-      (pending.length > 0
-        ? `\n${pending.length} device(s) already rotated, awaiting the merge of the rotations pull request: ${pending.join(', ')}\n`
-        : '') +
-      (trust.message ? `\n${trust.level === 'warning' ? '**Warning:** ' : ''}${trust.message}\n` : ''),
-    pending,
-    pendingTrust: trust,
-    skippedFiles: repo.problems
-      .filter((p) => p.severity === 'error' && p.file.startsWith('inventory/'))
-      .map((p) => ({
-        file: p.file,
-        ...(p.line ? { line: p.line } : {}),
-        message: `device skipped: ${p.message}`,
-      })),
+    summary: result.summary,
+    pending: result.pending,
+    pendingTrust: result.pendingTrust,
   };
 }
 
-function maxShardLength(plan: Plan): number {
-  const sizes = plan.shards?.map((s) => s.devices.length) ?? [1];
-  return Math.max(1, ...sizes);
+/** The action's port: the plan file (and its digest as plan_sha256), notices and annotations. */
+function actionPort(inputs: PlanInputs): PlanPort {
+  return {
+    savePlan(json) {
+      writeFileAtomic(resolve(inputs.root, inputs.planFile), json);
+      core.setOutput('plan_sha256', createHash('sha256').update(json).digest('hex'));
+    },
+    branchIgnored(message, level) {
+      (level === 'notice' ? core.notice : core.warning)(message);
+    },
+    deviceSkipped(problem) {
+      core.warning(problem.message, {
+        file: problem.file,
+        ...(problem.line ? { startLine: problem.line } : {}),
+      });
+    },
+  };
 }
 
 export async function main(): Promise<void> {
-  const settings = planSettings();
-  const outcome = await planRun(settings);
-  const planText = `${JSON.stringify(outcome.plan, null, 2)}\n`;
-  writeFileAtomic(resolve(settings.root, settings.planFile), planText);
-  core.setOutput('plan_sha256', createHash('sha256').update(planText).digest('hex'));
-  if (outcome.pendingTrust.message)
-    (outcome.pendingTrust.level === 'notice' ? core.notice : core.warning)(outcome.pendingTrust.message);
-  for (const s of outcome.skippedFiles)
-    core.warning(s.message, { file: s.file, ...(s.line ? { startLine: s.line } : {}) });
+  const inputs = planInputs();
+  const outcome = await planRun(inputs, actionPort(inputs));
   for (const [name, value] of Object.entries(outcome.outputs)) core.setOutput(name, value);
   await core.summary.addRaw(outcome.summary).write();
   core.info(

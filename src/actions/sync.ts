@@ -13,14 +13,14 @@ import {
 } from '../sync/aws-ssm.ts';
 import { filePlanOptions, formatOf, parseExport, rowCandidate } from '../sync/export-file.ts';
 import { writeProposedFiles } from '../sync/files.ts';
-import type { Candidate, PlanOptions } from '../sync/plan.ts';
 import { onboardingPullRequest, proposeSync, type SyncProposal, syncReportText } from '../sync/sync.ts';
+import type { Candidate, PlanOptions } from '../sync/sync-plan.ts';
 import { flag, githubContext, githubToken, list, text } from './inputs.ts';
 
 export const DEFAULT_ONBOARDING_BRANCH = 'ottr/onboarding';
 
 /** The sync action's inputs and the run's context, read once. */
-export interface SyncSettings {
+export interface SyncInputs {
   root: string;
   source: 'aws-ssm' | 'file';
   /** aws-ssm */
@@ -41,7 +41,7 @@ export interface SyncSettings {
   runUrl?: string;
 }
 
-export function syncSettings(env: NodeJS.ProcessEnv): SyncSettings {
+export function syncInputs(env: NodeJS.ProcessEnv): SyncInputs {
   const github = githubContext(env);
   const source = text('source') || 'aws-ssm';
   if (source !== 'aws-ssm' && source !== 'file')
@@ -76,21 +76,21 @@ export function syncSettings(env: NodeJS.ProcessEnv): SyncSettings {
 
 /** What the source reports, read once (the proposal is made again on the newest default branch). */
 export async function discover(
-  settings: SyncSettings,
+  inputs: SyncInputs,
   env: NodeJS.ProcessEnv,
 ): Promise<{ candidates: Candidate[]; options: PlanOptions }> {
-  if (settings.source === 'file') {
-    const path = resolve(settings.file!);
+  if (inputs.source === 'file') {
+    const path = resolve(inputs.file!);
     const candidates = parseExport(readFileSync(path, 'utf8'), formatOf(path)).map(rowCandidate);
-    return { candidates, options: filePlanOptions(settings.sourceName) };
+    return { candidates, options: filePlanOptions(inputs.sourceName) };
   }
-  const client = awsClientsFor(settings.region!, env);
+  const client = awsClientsFor(inputs.region!, env);
   try {
     const instances = await listManagedInstances(client);
-    const mapping = { tagPrefix: settings.tagPrefix, region: settings.region! };
+    const mapping = { tagPrefix: inputs.tagPrefix, region: inputs.region! };
     return {
       candidates: instances.map((i) => instanceCandidate(i, mapping)),
-      options: ssmPlanOptions(settings.region),
+      options: ssmPlanOptions(inputs.region),
     };
   } finally {
     client.destroy();
@@ -107,15 +107,15 @@ export interface SyncOutcome {
  * Discovers, then (unless a dry run) rebuilds the onboarding branch on the newest default branch with the
  * proposals made against it and opens, updates or leaves alone its pull request.
  */
-export async function sync(settings: SyncSettings, env: NodeJS.ProcessEnv): Promise<SyncOutcome> {
-  const { candidates, options } = await discover(settings, env);
-  let proposal = await proposeSync(settings.root, candidates, options);
+export async function sync(inputs: SyncInputs, env: NodeJS.ProcessEnv): Promise<SyncOutcome> {
+  const { candidates, options } = await discover(inputs, env);
+  let proposal = await proposeSync(inputs.root, candidates, options);
   let pullRequest: BranchPublishResult | undefined;
-  if (!settings.dryRun) {
+  if (!inputs.dryRun) {
     pullRequest = await publishBranch({
-      repoDir: settings.root,
-      defaultBranch: settings.defaultBranch,
-      branch: settings.branch,
+      repoDir: inputs.root,
+      defaultBranch: inputs.defaultBranch,
+      branch: inputs.branch,
       async apply(dir) {
         proposal = await proposeSync(dir, candidates, options);
         return writeProposedFiles(dir, proposal.files);
@@ -125,14 +125,14 @@ export async function sync(settings: SyncSettings, env: NodeJS.ProcessEnv): Prom
         return `${title}\n\n${proposal.files
           .filter((f) => f.valid)
           .map((f) => `- ${f.file} (${f.ref})`)
-          .join('\n')}${settings.runUrl ? `\n\nRun: ${settings.runUrl}` : ''}`;
+          .join('\n')}${inputs.runUrl ? `\n\nRun: ${inputs.runUrl}` : ''}`;
       },
-      pullRequest: () => onboardingPullRequest(proposal, settings.runUrl ? { runUrl: settings.runUrl } : {}),
-      octokit: getOctokit(settings.token, { baseUrl: settings.apiUrl }),
-      owner: settings.owner,
-      repo: settings.repo,
-      labels: settings.labels,
-      git: { auth: { token: settings.token, serverUrl: settings.serverUrl }, onSecret: core.setSecret },
+      pullRequest: () => onboardingPullRequest(proposal, inputs.runUrl ? { runUrl: inputs.runUrl } : {}),
+      octokit: getOctokit(inputs.token, { baseUrl: inputs.apiUrl }),
+      owner: inputs.owner,
+      repo: inputs.repo,
+      labels: inputs.labels,
+      git: { auth: { token: inputs.token, serverUrl: inputs.serverUrl }, onSecret: core.setSecret },
     });
   }
   const lines = ['## Ottr sync', ''];
@@ -146,8 +146,8 @@ export async function sync(settings: SyncSettings, env: NodeJS.ProcessEnv): Prom
 
 export async function main(): Promise<void> {
   const env = process.env;
-  const settings = syncSettings(env);
-  const outcome = await sync(settings, env);
+  const inputs = syncInputs(env);
+  const outcome = await sync(inputs, env);
   const { plan, files } = outcome.proposal;
   const valid = files.filter((f) => f.valid);
   core.setOutput('new', String(valid.filter((f) => f.kind === 'new').length));

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { applyResults, readResults, resultFiles } from '../../gitops/apply-results.ts';
-import { loadRepository } from '../../repository/load.ts';
+import { resultFiles } from '../../gitops/apply-results.ts';
+import { applyResultsJob } from '../../jobs/report-job.ts';
 import { parseFlags } from '../args.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';
 import { resolveRoot } from '../root.ts';
@@ -32,18 +32,15 @@ export const applyResultsCommand: Command = {
     } catch {
       throw new UsageError(`cannot read ${positionals[0]}`);
     }
-    const root = resolveRoot(values.root, io.cwd);
-    const repo = await loadRepository(root);
-    const { results, problems } = readResults(files);
-    const report = applyResults(root, new Map(repo.records.map((r) => [r.system_name, r.file])), results);
+    const report = await applyResultsJob({ root: resolveRoot(values.root, io.cwd), files });
     for (const u of report.updated) io.stdout(`${u.system_name}: ${u.file} now expires ${u.not_after}\n`);
     for (const name of report.unchanged) io.stdout(`${name}: already up to date\n`);
     for (const u of report.untouched) io.stdout(`${u.system_name}: ${u.status}, left untouched\n`);
     for (const name of report.removed) io.stdout(`${name}: no longer in the inventory, skipped\n`);
-    for (const p of [...problems, ...report.problems]) io.stderr(`${p.file}: skipped: ${p.message}\n`);
+    for (const p of report.unreadable) io.stderr(`${p.file}: skipped: ${p.message}\n`);
     io.stdout(
       `\n${report.updated.length} device file(s) updated, ${report.unchanged.length} already up to date, ${files.length} result file(s) read\n`,
     );
-    return problems.length + report.problems.length > 0 ? EXIT_FINDINGS : EXIT_OK;
+    return report.unreadable.length > 0 ? EXIT_FINDINGS : EXIT_OK;
   },
 };

@@ -1,12 +1,9 @@
 import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { formatProblemGithub, formatProblemText, type Problem } from '../../model/problems.ts';
-import { planInput } from '../../plan/input.ts';
-import { buildPlan } from '../../plan/plan.ts';
-import { planSummaryMarkdown, planText } from '../../plan/summary.ts';
-import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../../repository/load.ts';
+import { planJob } from '../../jobs/plan-job.ts';
+import { formatProblemGithub, formatProblemText } from '../../model/problems.ts';
+import { planText } from '../../plan/summary.ts';
 import { writeFileAtomic } from '../../util/files.ts';
-import { didYouMean } from '../../util/suggest.ts';
 import { oneOf, parseFlags } from '../args.ts';
 import { parseDeviceList, parseNow } from '../clock.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';
@@ -65,45 +62,35 @@ export const planCommand: Command = {
     const root = resolveRoot(values.root, io.cwd);
     const now = parseNow(values.now);
     const only = parseDeviceList(values.devices);
-    const repo = await loadRepository(root);
-
-    const blocking = repo.problems.filter(
-      (p) => p.severity === 'error' && (p.file === SETTINGS_FILE || p.file === ROUTES_FILE),
+    const result = await planJob(
+      { root, now, devices: only ?? [], force: values.force === true },
+      {
+        savePlan(json) {
+          if (values.out) writeFileAtomic(resolve(io.cwd, values.out), json);
+        },
+        // ottr plan reads the working tree only: no rotations branch, nothing to ignore.
+        branchIgnored() {},
+        deviceSkipped(problem) {
+          if (format === 'github') io.stdout(`${formatProblemGithub(problem)}\n`);
+        },
+      },
     );
-    if (!repo.settings || !repo.routes) {
+    if (result.status === 'no-plan') {
       const show = format === 'github' ? formatProblemGithub : formatProblemText;
-      for (const problem of blocking) io.stderr(`${show(problem)}\n`);
+      for (const problem of result.blocking) io.stderr(`${show(problem)}\n`);
       io.stderr(
         'ottr plan: no plan: fix routing/settings.yaml and routing/routes.yaml first (ottr validate)\n',
       );
       return EXIT_FINDINGS;
     }
-
-    if (only) {
-      const known = new Set(repo.records.map((r) => r.system_name));
-      const unknown = only.filter((name) => !known.has(name));
-      if (unknown.length > 0) {
-        const hints = unknown.map((name) => `"${name}"${didYouMean(name, known)}`);
-        throw new UsageError(`not in the inventory: ${hints.join(', ')}`);
-      }
-    }
-    const options: { force?: boolean; only?: string[] } = {};
-    if (values.force) options.force = true;
-    if (only) options.only = only;
-    const plan = buildPlan(planInput(repo.records, repo.settings, now, options));
-
-    if (values.out) writeFileAtomic(resolve(io.cwd, values.out), `${JSON.stringify(plan, null, 2)}\n`);
+    if (result.status === 'unknown-devices') throw new UsageError(result.message);
+    const { plan } = result;
     if (format === 'json') {
       io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
     } else if (format === 'github') {
-      for (const problem of skippedDeviceProblems(repo.problems))
-        io.stdout(`${formatProblemGithub(problem)}\n`);
       io.stdout(planText(plan));
       const summaryFile = io.env.GITHUB_STEP_SUMMARY;
-      if (summaryFile) {
-        const devices = repo.records.flatMap((r) => (r.device ? [r.device] : []));
-        appendFileSync(summaryFile, `${planSummaryMarkdown(plan, devices)}\n`);
-      }
+      if (summaryFile) appendFileSync(summaryFile, `${result.summary}\n`);
     } else {
       io.stdout(planText(plan, values.verbose ? { verbose: true } : {}));
     }
@@ -111,10 +98,3 @@ export const planCommand: Command = {
     return plan.errors.length > 0 ? EXIT_FINDINGS : EXIT_OK;
   },
 };
-
-/** Device-file errors become warnings in a plan: the device is skipped, the run goes on. */
-function skippedDeviceProblems(problems: readonly Problem[]): Problem[] {
-  return problems
-    .filter((p) => p.severity === 'error' && p.file.startsWith('inventory/'))
-    .map((p) => ({ ...p, severity: 'warning' as const, message: `device skipped: ${p.message}` }));
-}

@@ -1,14 +1,10 @@
 import { appendFileSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { RotationResult } from '../../model/results.ts';
-import { loadRepository } from '../../repository/load.ts';
-import { rotateMany } from '../../rotate/run.ts';
-import { rotationSummary } from '../../rotate/summary.ts';
+import { resolve } from 'node:path';
+import { type RotatePort, rotateJob, workflowRunUrl } from '../../jobs/rotate-job.ts';
 import { maskableParts, type SecretSource, secretsFile, secretsWithPrefix } from '../../secrets/source.ts';
-import { writeFileAtomic } from '../../util/files.ts';
 import { didYouMean } from '../../util/suggest.ts';
 import { parseFlags } from '../args.ts';
-import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';
+import { type CliIO, type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';
 import { resolveRoot } from '../root.ts';
 
 const HELP = `Usage: ottr rotate --device NAME (--secrets-file FILE | --secrets-env-prefix PREFIX) [options]
@@ -85,77 +81,64 @@ export const rotateCommand: Command = {
       throw new UsageError((error as Error).message);
     }
     const names = values.device ? [values.device] : shardNames(resolve(io.cwd, values.shard!));
-    const repo = await loadRepository(resolveRoot(values.root, io.cwd));
-    if (!repo.settings || !repo.routes) {
-      io.stderr(
-        'ottr rotate: routing/settings.yaml or routing/routes.yaml is invalid (ottr validate shows why)\n',
-      );
-      return EXIT_FINDINGS;
-    }
-    const byName = new Map(repo.records.map((r) => [r.system_name, r]));
-    const unknown = names.filter((n) => !byName.has(n));
-    if (unknown.length > 0) {
-      throw new UsageError(
-        `not in the inventory: ${unknown.map((n) => `"${n}"${didYouMean(n, byName.keys())}`).join(', ')}`,
-      );
-    }
     const resultsDir = resolve(io.cwd, values.results ?? 'results');
-    io.stdout(`secrets: ${secrets.names().length} value(s) from ${secrets.description}\n`);
-    const actions = io.env.GITHUB_ACTIONS === 'true';
-    const grouped = actions && names.length === 1;
-    let openGroup = false;
-    const runUrl =
-      io.env.GITHUB_SERVER_URL && io.env.GITHUB_REPOSITORY && io.env.GITHUB_RUN_ID
-        ? `${io.env.GITHUB_SERVER_URL}/${io.env.GITHUB_REPOSITORY}/actions/runs/${io.env.GITHUB_RUN_ID}`
-        : undefined;
-    const results: RotationResult[] = await rotateMany(
-      repo,
-      names.map((n) => byName.get(n)!),
-      repo.settings.limits?.shard_concurrency ?? 4,
+    const runUrl = workflowRunUrl(io.env);
+    const outcome = await rotateJob(
       {
+        root: resolveRoot(values.root, io.cwd),
+        devices: names,
+        resultsDir,
         env: io.env,
         secrets,
-        ...(values['dry-run'] ? { dryRun: true } : {}),
-        ...(values.staging ? { staging: true } : {}),
+        dryRun: values['dry-run'] === true,
+        staging: values.staging === true,
         ...(runUrl ? { runUrl } : {}),
-        onSecret: (value) => {
-          if (actions) for (const part of maskableParts(value)) io.stdout(`::add-mask::${part}\n`);
-        },
-        log: (device, phase, message) => {
-          // One log group per phase when a single device runs under Actions (groups of parallel devices would interleave).
-          if (grouped && message === 'started') {
-            if (openGroup) io.stdout('::endgroup::\n');
-            io.stdout(`::group::${device}: ${phase}\n`);
-            openGroup = true;
-          }
-          io.stdout(`${device.padEnd(20)} ${phase.padEnd(9)} ${message}\n`);
-        },
       },
-      (result) => {
-        if (openGroup) {
-          io.stdout('::endgroup::\n');
-          openGroup = false;
-        }
-        writeFileAtomic(
-          join(resultsDir, `${result.system_name}.json`),
-          `${JSON.stringify(result, null, 2)}\n`,
-        );
-        const timings = result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ');
-        const outcome = result.error
-          ? `${result.status}: ${result.error.phase} ${result.error.class}: ${result.error.message}`
-          : result.status;
-        io.stdout(
-          `${result.system_name.padEnd(20)} ${'done'.padEnd(9)} ${outcome}${timings ? ` (${timings})` : ''}\n`,
-        );
-        if (result.rollback)
-          io.stdout(`${result.system_name.padEnd(20)} ${'rollback'.padEnd(9)} ${result.rollback.message}\n`);
-      },
+      cliPort(io, secrets),
     );
-    const bad = results.filter((r) => r.status === 'failed' || r.status === 'rolled_back');
-    if (io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, rotationSummary(results));
+    if (outcome.status === 'invalid-repository' || outcome.status === 'wrong-data-center') {
+      io.stderr(`ottr rotate: ${outcome.message}\n`);
+      return EXIT_FINDINGS;
+    }
+    if (outcome.status === 'unknown-devices') {
+      throw new UsageError(
+        `not in the inventory: ${outcome.unknown.map((n) => `"${n}"${didYouMean(n, outcome.known)}`).join(', ')}`,
+      );
+    }
+    const { results, failed } = outcome;
+    if (io.env.GITHUB_STEP_SUMMARY) appendFileSync(io.env.GITHUB_STEP_SUMMARY, outcome.summary);
     io.stdout(
-      `\n${results.length - bad.length} of ${results.length} device(s) ${values['dry-run'] ? 'passed the dry run' : 'rotated'}; results in ${resultsDir}\n`,
+      `\n${results.length - failed} of ${results.length} device(s) ${values['dry-run'] ? 'passed the dry run' : 'rotated'}; results in ${resultsDir}\n`,
     );
-    return bad.length > 0 ? EXIT_FINDINGS : EXIT_OK;
+    return failed > 0 ? EXIT_FINDINGS : EXIT_OK;
   },
 };
+
+/** The command's port: aligned progress columns; under Actions, masks and one log group per phase. */
+function cliPort(io: CliIO, secrets: SecretSource): RotatePort {
+  const actions = io.env.GITHUB_ACTIONS === 'true';
+  const line = (device: string, phase: string, message: string) =>
+    io.stdout(`${device.padEnd(20)} ${phase.padEnd(9)} ${message}\n`);
+  let openGroup = false;
+  return {
+    starting: () => io.stdout(`secrets: ${secrets.names().length} value(s) from ${secrets.description}\n`),
+    progress: line,
+    ...(actions
+      ? {
+          group(title: string | undefined) {
+            if (openGroup) io.stdout('::endgroup::\n');
+            if (title) io.stdout(`::group::${title}\n`);
+            openGroup = title !== undefined;
+          },
+        }
+      : {}),
+    finished(result, outcome) {
+      const timings = result.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ');
+      line(result.system_name, 'done', `${outcome}${timings ? ` (${timings})` : ''}`);
+      if (result.rollback) line(result.system_name, 'rollback', result.rollback.message);
+    },
+    secret(value) {
+      if (actions) for (const part of maskableParts(value)) io.stdout(`::add-mask::${part}\n`);
+    },
+  };
+}
