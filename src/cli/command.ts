@@ -20,7 +20,4 @@ export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
 export const EXIT_USAGE = 2;
 
-/** Thrown for bad flags or arguments; main prints the message and the command's usage hint, exit 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from '../util/usage-error.ts';

@@ -5,7 +5,7 @@ import { rootCertificates } from 'node:tls';
 import { deviceNames } from '../acme/csr-policy.ts';
 import { RESULT_SCHEMA, type RotationResult } from '../model/results.ts';
 import type { Device, Settings } from '../model/types.ts';
-import type { Plan } from '../plan/plan.ts';
+import type { Plan } from '../plan/build-plan.ts';
 import { pemCertificates } from '../util/pem.ts';
 import { chainProblems, coversName, issuerOrganisation, normaliseSerial } from '../verify/tls.ts';
 

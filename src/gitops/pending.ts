@@ -1,8 +1,8 @@
 import { parse } from 'yaml';
+import type { GitHubClient } from '../github/client.ts';
 import type { CertificateRecord } from '../model/types.ts';
 import type { DeviceRecord } from '../repository/device-file.ts';
 import { Git } from './git.ts';
-import type { GitHubClient } from './pull-request.ts';
 
 /** The commit status the report sets on each rotations-branch head it pushes. */
 export const ROTATIONS_STATUS_CONTEXT = 'ottr/rotations';

@@ -1,4 +1,5 @@
-import type { RotationResult } from '../model/results.ts';
+import { isFailure, type RotationResult } from '../model/results.ts';
+import { escapeTableCell, formatExpiry, markdownLink } from '../util/markdown.ts';
 
 /** GitHub rejects pull request and issue bodies longer than this many characters. */
 export const GITHUB_BODY_LIMIT = 65_536;
@@ -21,18 +22,6 @@ export interface PullRequestTextOptions {
   carriedOver?: readonly string[];
   /** Upper bound on the body's length (default: GitHub's limit). */
   maxLength?: number;
-}
-
-/** Text made safe for one cell of a Markdown table: no pipes, no line breaks, no HTML. */
-export function escapeTableCell(value: string): string {
-  return value
-    .replace(/\\/g, '\\\\')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/\r\n|\r|\n/g, '<br>')
-    .trim();
 }
 
 function code(value: string): string {
@@ -60,14 +49,6 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
 }
 
-/** An ISO timestamp as `2027-02-21 06:00Z`; anything unparsable is shown as given. */
-export function formatExpiry(value: string | undefined): string {
-  if (!value) return '—';
-  const time = Date.parse(value);
-  if (Number.isNaN(time)) return value;
-  return `${new Date(time).toISOString().slice(0, 16).replace('T', ' ')}Z`;
-}
-
 function totalMs(result: RotationResult): number {
   return result.phases.reduce((sum, phase) => sum + (Number.isFinite(phase.ms) ? phase.ms : 0), 0);
 }
@@ -81,16 +62,6 @@ function rollbackCell(result: RotationResult): string {
   const outcome = result.rollback.restored ? 'restored' : '**NOT restored**';
   const message = result.rollback.message ? `: ${clip(result.rollback.message, MAX_MESSAGE_CELL)}` : '';
   return `${outcome}${escapeTableCell(message)}`;
-}
-
-/** A Markdown link to an http(s) URL, or undefined for anything else (no javascript: links in a body). */
-export function markdownLink(text: string, url: string | undefined): string | undefined {
-  if (!url || !/^https?:\/\//i.test(url)) return undefined;
-  const target = url.replace(
-    /[()<>\s|]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
-  );
-  return `[${text}](${target})`;
 }
 
 interface Table {
@@ -171,7 +142,7 @@ export function renderPullRequest(
   const maxLength = Math.min(options.maxLength ?? GITHUB_BODY_LIMIT, GITHUB_BODY_LIMIT);
   const byName = (a: RotationResult, b: RotationResult) => a.system_name.localeCompare(b.system_name);
   const rotated = results.filter((r) => r.status === 'rotated' && r.certificate).sort(byName);
-  const failed = results.filter((r) => r.status === 'failed' || r.status === 'rolled_back').sort(byName);
+  const failed = results.filter(isFailure).sort(byName);
   const skipped = results.filter((r) => r.status === 'skipped').sort(byName);
   const carried = [...new Set(options.carriedOver ?? [])]
     .filter((name) => !rotated.some((r) => r.system_name === name))

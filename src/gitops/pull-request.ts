@@ -17,8 +17,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { getOctokit } from '@actions/github';
 import { parse } from 'yaml';
+import type { GitHubClient } from '../github/client.ts';
 import type { RotationResult } from '../model/results.ts';
 import type { CertificateRecord } from '../model/types.ts';
 import { loadRepository } from '../repository/load.ts';
@@ -26,8 +26,6 @@ import { writeFileAtomic } from '../util/files.ts';
 import { applyCertificate, applyResults } from './apply-results.ts';
 import { Git, type GitOptions } from './git.ts';
 import { renderPullRequest } from './pr-body.ts';
-
-export type GitHubClient = ReturnType<typeof getOctokit>;
 
 export const DEFAULT_ROTATIONS_BRANCH = 'ottr/rotations';
 

@@ -12,7 +12,7 @@ import {
 import { compareProblems, type Problem } from '../model/problems.ts';
 
 /**
- * The hardening rules the project's workflows keep (DESIGN.md, security model), checked on the YAML itself so
+ * The hardening rules the project's workflows keep (docs/security.md), checked on the YAML itself so
  * every finding points at its line:
  * - no `pull_request_target` trigger (it runs with secrets on code from forks);
  * - top-level `permissions` present and read-only (`{}`, `read-all`, or only `read`/`none` values): write access is

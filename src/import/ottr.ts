@@ -21,6 +21,7 @@ import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc
 import { dnsNameProblem } from '../model/dns-name.ts';
 import { NAME_PATTERN, platformKey, snakeCaseKey } from '../model/names.ts';
 import type { Connection, Device, Route } from '../model/types.ts';
+import { PLATFORMS, platformInfo } from '../platforms/registry.ts';
 import { compileRoutes, osVersionPatternProblem } from '../routing/match.ts';
 
 export interface ImportProblem {
@@ -45,41 +46,21 @@ const OS_VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
 const AUTHORITY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const ROUTE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
-/** Default `connection.credentials` secret NAME per driver (rename them freely afterwards). */
-export const DEFAULT_CREDENTIALS: Readonly<Record<string, string>> = {
-  panos: 'PANOS_API_KEY',
-  f5: 'F5_CREDENTIALS',
-  lighthouse: 'LIGHTHOUSE_CREDENTIALS',
-  'linux-ssh': 'LINUX_SSH_KEY',
-};
-
-/** Route options that keep a device configured the way Ottr left it. */
-const OTTR_PARITY_OPTIONS: Readonly<Record<string, Record<string, unknown>>> = {
-  // Ottr bound the certificate through an SSL/TLS service profile named "otter".
-  panos: { ssl_tls_profile: 'otter' },
-  // Ottr replaced the management httpd certificate.
-  f5: { target: 'httpd' },
-  // Ottr ran /opt/otter/hooks/{pre,post}/*.sh around the rotation.
-  'linux-ssm': { hooks_dir: '/opt/otter/hooks' },
-};
-
-const DRIVERS = new Set(['panos', 'f5', 'lighthouse', 'linux-ssh', 'linux-ssm']);
-
 /**
  * The driver for an Ottr task family (`otter-panos-9x-lets-encrypt` → panos, `otter-linux-aws-ssm-…` →
- * linux-ssm, a site's own `otter-linux-ssh-…` → linux-ssh), or undefined. Our own driver names pass through.
+ * linux-ssm, a site's own `otter-linux-ssh-…` → linux-ssh), or undefined: the platform whose manifest names the
+ * most words of the task wins, a tie goes to the first in the registry. Our own driver names pass through.
  */
 export function driverForTask(task: string): string | undefined {
   const t = task.trim().toLowerCase();
-  if (DRIVERS.has(t)) return t;
+  if (platformInfo(t)) return t;
   const tokens = new Set(t.split(/[^a-z0-9]+/));
-  const has = (...words: string[]) => words.some((w) => tokens.has(w));
-  if (has('linux', 'ubuntu', 'debian', 'rhel', 'centos')) return has('ssm') ? 'linux-ssm' : 'linux-ssh';
-  if (has('ssm')) return 'linux-ssm';
-  if (has('panos', 'paloalto', 'pan')) return 'panos';
-  if (has('f5', 'bigip')) return 'f5';
-  if (has('lighthouse', 'opengear')) return 'lighthouse';
-  return undefined;
+  let best: { name: string; words: number } | undefined;
+  for (const platform of PLATFORMS) {
+    const words = (platform.aliases?.ottrTaskWords ?? []).filter((w) => tokens.has(w)).length;
+    if (words > 0 && words > (best?.words ?? 0)) best = { name: platform.name, words };
+  }
+  return best?.name;
 }
 
 const KNOWN_AUTHORITIES: Readonly<Record<string, string>> = {
@@ -420,7 +401,7 @@ function convertRoutes(routeJson: unknown, out: OttrImport): void {
           platform: driver,
         };
         if (models) route.match.device_model = models;
-        const options = OTTR_PARITY_OPTIONS[driver];
+        const options = platformInfo(driver)?.aliases?.ottrParityOptions;
         if (options) route.options = { ...options };
         out.routes.push(route);
         out.routeSources.push(`${entry} → ${String(task)}`);
@@ -581,7 +562,7 @@ function convertItem(
   }
   const driver = routed.driver;
   const connection: Connection = {};
-  const credentials = DEFAULT_CREDENTIALS[driver];
+  const credentials = platformInfo(driver)?.aliases?.defaultCredentials;
   if (credentials) connection.credentials = credentials;
   if (driver === 'linux-ssm') {
     // Ottr found the instance by tag:Name = the first label of the system name.
@@ -594,7 +575,7 @@ function convertItem(
         'linux-ssh: fill in connection.ssh_host_key before the device validates; the importer cannot know the host key (read it on the host with ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub, or with ssh-keyscan from a trusted network)',
     });
   }
-  if (validation === false && driver !== 'linux-ssh' && driver !== 'linux-ssm') {
+  if (validation === false && platformInfo(driver)?.transport === 'https') {
     out.problems.push({
       item: label,
       message:

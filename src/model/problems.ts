@@ -10,8 +10,6 @@ export interface Problem {
   message: string;
 }
 
-export type ProblemFormat = 'text' | 'json' | 'github';
-
 export function fieldPath(path: readonly (string | number)[]): string {
   let out = '';
   for (const segment of path) {

@@ -17,7 +17,7 @@ export interface RenderDeviceOptions {
   comments?: boolean;
 }
 
-/** Field order of a device file: the order of the `Device` interface (and of DESIGN.md's table). */
+/** Field order of a device file: the order of the `Device` interface (and of the README's "A device file" table). */
 const ORDER: readonly (keyof Device)[] = [
   'system_name',
   'common_name',

@@ -1,5 +1,5 @@
 /**
- * The data model of DESIGN.md, as TypeScript types. Field names are the contract with users' repositories:
+ * The data model (README, "The repository"), as TypeScript types. Field names are the contract with users' repositories:
  * the JSON Schemas in `schemas/` describe the same shapes for editors and validation.
  */
 
@@ -154,11 +154,4 @@ export interface Settings {
   limits?: { max_parallel?: number; max_jobs?: number; shard_concurrency?: number; timeout?: string };
   notifications?: { slack_webhook_secret?: string; github_issues?: boolean; labels?: string[] };
   events?: { repository_dispatch?: boolean; webhook_url_secret?: string; webhook_signing_secret?: string };
-}
-
-/** A device as loaded: the parsed document plus where it came from, for error reporting. */
-export interface LoadedDevice {
-  device: Device;
-  /** Path relative to the repository root, with forward slashes. */
-  file: string;
 }

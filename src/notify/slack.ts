@@ -4,7 +4,7 @@
  * a network error code. Notifying never throws and never fails the run.
  */
 
-import type { RotationResult } from '../model/results.ts';
+import { isFailure, type RotationResult } from '../model/results.ts';
 import type { Device } from '../model/types.ts';
 import { postJson } from './post.ts';
 
@@ -143,7 +143,7 @@ export async function postToSlack(
  * Stops at the first message that cannot be delivered: a webhook that is down would fail the others too.
  */
 export async function notifySlack(options: SlackNotifyOptions): Promise<SlackNotifyOutcome> {
-  const failed = options.results.filter((r) => r.status === 'failed' || r.status === 'rolled_back');
+  const failed = options.results.filter(isFailure);
   if (failed.length === 0) return { sent: false, messages: 0, reason: 'no failed devices to report' };
   const byName = new Map((options.devices ?? []).map((d) => [d.system_name, d]));
   const max = Math.max(options.maxMessages ?? SLACK_MAX_MESSAGES, 1);

@@ -5,7 +5,6 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_CREDENTIALS } from '../import/ottr.ts';
 import { dnsNameProblem } from '../model/dns-name.ts';
 import { NAME_PATTERN } from '../model/names.ts';
 import type { Device } from '../model/types.ts';
@@ -43,16 +42,16 @@ export interface KnownValues {
 
 const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
 
-export function knownValues(repo: Repository): KnownValues {
-  const routes = repo.routes ?? [];
-  const folders = existsSync(join(repo.root, INVENTORY_DIR))
-    ? readdirSync(join(repo.root, INVENTORY_DIR), { withFileTypes: true })
+export function knownValues(repository: Repository): KnownValues {
+  const routes = repository.routes ?? [];
+  const folders = existsSync(join(repository.root, INVENTORY_DIR))
+    ? readdirSync(join(repository.root, INVENTORY_DIR), { withFileTypes: true })
         .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
         .map((e) => e.name)
     : [];
   return {
-    dataCenters: sorted([...folders, ...Object.keys(repo.settings?.runners.by_data_center ?? {})]),
-    authorities: Object.keys(repo.settings?.authorities ?? {}),
+    dataCenters: sorted([...folders, ...Object.keys(repository.settings?.runners.by_data_center ?? {})]),
+    authorities: Object.keys(repository.settings?.authorities ?? {}),
     hostPlatforms: [
       ...new Set(routes.flatMap((r) => (r.match.host_platform ? [r.match.host_platform] : []))),
     ],
@@ -102,10 +101,10 @@ const CHECKS: Readonly<Record<string, (answer: string) => string | undefined>> =
 };
 
 /** The connection fields the device's routing rule needs that the draft lacks, with their hints. */
-export function missingConnectionFields(repo: Repository, draft: DraftDevice): MissingField[] {
-  if (!repo.routes || REQUIRED_FIELDS.some((f) => draft[f] === undefined)) return [];
+export function missingConnectionFields(repository: Repository, draft: DraftDevice): MissingField[] {
+  if (!repository.routes || REQUIRED_FIELDS.some((f) => draft[f] === undefined)) return [];
   const device = draft as Device;
-  const routed = compileRoutes(repo.routes)(device);
+  const routed = compileRoutes(repository.routes)(device);
   const platform = routed.matched ? platformInfo(routed.route.platform) : undefined;
   if (!platform) return [];
   const connection = (device.connection ?? {}) as Record<string, unknown>;
@@ -168,11 +167,11 @@ const OPTIONAL_ASKED: Readonly<Record<string, readonly string[]>> = {
  * fields still missing: without a prompter, all of them.
  */
 export async function completeDraft(
-  repo: Repository,
+  repository: Repository,
   draft: DraftDevice,
   options: CompleteOptions = {},
 ): Promise<MissingField[]> {
-  const known = knownValues(repo);
+  const known = knownValues(repository);
   const { prompter } = options;
   const say = options.say ?? (() => {});
   const missing: MissingField[] = [];
@@ -189,17 +188,17 @@ export async function completeDraft(
     }
   }
   if (missing.length > 0) return missing;
-  for (const need of missingConnectionFields(repo, draft)) {
+  for (const need of missingConnectionFields(repository, draft)) {
     if (!prompter) {
       missing.push(need);
       continue;
     }
     if (need.hint) say(`${need.hint}\n`);
     const q = question(need.field, known, draft);
-    const platform = repo.routes ? compileRoutes(repo.routes)(draft as Device) : undefined;
+    const platform = repository.routes ? compileRoutes(repository.routes)(draft as Device) : undefined;
     const fallback =
       need.field === 'connection.credentials' && platform?.matched
-        ? DEFAULT_CREDENTIALS[platform.route.platform]
+        ? platformInfo(platform.route.platform)?.aliases?.defaultCredentials
         : undefined;
     if (fallback) q.fallback = fallback;
     await askField(prompter, need.field, q, draft);

@@ -1,6 +1,7 @@
 /** The device fields `ottr onboard` takes as flags, and how a flag's text becomes a field's value. */
-import { UsageError } from '../cli/command.ts';
+
 import type { Connection, Device } from '../model/types.ts';
+import { UsageError } from '../util/usage-error.ts';
 
 /** A device under construction: any field may still be missing. */
 export type DraftDevice = Partial<Omit<Device, 'connection'>> & { connection?: Connection };
@@ -99,8 +100,6 @@ export const REQUIRED_FIELDS = [
   'data_center',
   'certificate_authority',
 ] as const;
-
-export type RequiredField = (typeof REQUIRED_FIELDS)[number];
 
 /** The flag that sets a field (`connection.ssh_host_key` → `--ssh-host-key`). */
 export function flagFor(field: string): string {

@@ -1,5 +1,5 @@
 /** What a person has to do outside the repository once a device file is written. */
-import { neededRecords, zoneFileLines } from '../cli/commands/dns-records.ts';
+import { neededRecords, zoneFileLines } from '../dns/records.ts';
 import type { Device, Settings } from '../model/types.ts';
 import { platformInfo } from '../platforms/registry.ts';
 
@@ -40,7 +40,7 @@ export const SPKI_HELP = (device: Device) =>
     'from a network you trust, check it against the device console, and pass it with --tls-spki-sha256.',
   ].join('\n');
 
-/** The transport of the driver a platform name stands for, when the catalog knows it. */
+/** The transport of the driver a platform name stands for, when the registry knows it. */
 export function transportOf(platform: string | undefined): string | undefined {
   return platform ? platformInfo(platform)?.transport : undefined;
 }

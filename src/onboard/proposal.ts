@@ -43,24 +43,24 @@ export interface CheckOptions {
 }
 
 /**
- * Checks `text` as the content of `file` in `repo`. The file itself (when it exists: an update, or onboarding
+ * Checks `text` as the content of `file` in `repository`. The file itself (when it exists: an update, or onboarding
  * with --force) does not count against the uniqueness of its own system_name.
  */
 export function checkProposal(
-  repo: Repository,
+  repository: Repository,
   file: string,
   text: string,
   options: CheckOptions = {},
 ): CheckedProposal {
-  const route = repo.routes ? compileRoutes(repo.routes) : undefined;
+  const route = repository.routes ? compileRoutes(repository.routes) : undefined;
   const checked = validateDeviceFile(file, new TextEncoder().encode(text), {
-    settings: repo.settings,
+    settings: repository.settings,
     route,
   });
   const problems = [...checked.problems];
   const name = checked.record.system_name;
   const other =
-    repo.records.find((r) => r.system_name === name && r.file !== file)?.file ??
+    repository.records.find((r) => r.system_name === name && r.file !== file)?.file ??
     [...(options.claimed ?? [])].find(([claimed, at]) => claimed === name && at !== file)?.[1];
   if (other) {
     problems.push({

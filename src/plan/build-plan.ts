@@ -1,9 +1,9 @@
 import type { Device, Settings } from '../model/types.ts';
+import { deviceSecrets } from '../secrets/job-secrets.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { createRunBudget } from './budget.ts';
 import { dueStatus, isoInstant } from './due.ts';
 import { buildMatrix, type MatrixEntry, type Shard } from './matrix.ts';
-import { deviceSecrets } from './secrets.ts';
 
 export interface PlanCandidate {
   device: Device;

@@ -1,6 +1,6 @@
 import type { Settings } from '../model/types.ts';
 import type { DeviceRecord } from '../repository/device-file.ts';
-import type { PlanCandidate, PlanExclusion, PlanInput } from './plan.ts';
+import type { PlanCandidate, PlanExclusion, PlanInput } from './build-plan.ts';
 
 /** Turns validated inventory records into the planner's input: valid routed devices are candidates. */
 export function planInput(

@@ -1,5 +1,5 @@
 import type { Settings } from '../model/types.ts';
-import { environmentFor, JOB_SECRET_SLOTS } from './secrets.ts';
+import { environmentFor, JOB_SECRET_SLOTS } from '../secrets/job-secrets.ts';
 
 /** GitHub runs at most 256 jobs per matrix. */
 export const GITHUB_MAX_JOBS = 256;

@@ -1,6 +1,6 @@
 import type { Device } from '../model/types.ts';
 import { DAY } from '../util/duration.ts';
-import type { Plan, Skipped } from './plan.ts';
+import type { Plan, Skipped } from './build-plan.ts';
 
 export interface SummaryOptions {
   /** Heading of the summary; default "Ottr plan". */

@@ -3,12 +3,14 @@ import { deviceBoundaryFindings } from '../model/boundary.ts';
 import { dnsNameProblem, ipAddressProblem, MAX_NAMES_PER_CERTIFICATE } from '../model/dns-name.ts';
 import { error, type Finding } from '../model/findings.ts';
 import type { Device, Settings } from '../model/types.ts';
-import { platformInfo } from '../platforms/registry.ts';
+import { BUILT_IN_PLATFORMS, type PlatformRegistry } from '../platforms/registry.ts';
 import type { RouteResult } from '../routing/match.ts';
 import { didYouMean } from '../util/suggest.ts';
 
 export interface DeviceCheckContext {
   settings: Settings | undefined;
+  /** The platforms routes may name; absent → the built-in ones. */
+  platforms?: PlatformRegistry;
   /** Undefined when routes.yaml itself is broken: routing is then not checked per device. */
   route: ((device: Device) => RouteResult) | undefined;
 }
@@ -148,7 +150,7 @@ export function deviceContextFindings(
     findings.push(error(['host_platform'], route.reason));
     return { findings, route };
   }
-  const platform = platformInfo(route.route.platform);
+  const platform = (context.platforms ?? BUILT_IN_PLATFORMS).get(route.route.platform);
   if (!platform) return { findings, route };
   const via = `platform ${platform.name} (routing rule "${route.route.name}")`;
   const connection = (device.connection ?? {}) as Record<string, unknown>;

@@ -5,6 +5,7 @@ import { placeFindings } from '../model/findings.ts';
 import { compareProblems, fieldPath, type Problem } from '../model/problems.ts';
 import type { Route, RoutesFile, Settings } from '../model/types.ts';
 import { parseYamlMapping } from '../model/yaml-source.ts';
+import { BUILT_IN_PLATFORMS, type PlatformRegistry } from '../platforms/registry.ts';
 import { compileRoutes } from '../routing/match.ts';
 import type { DeviceCheckContext } from './device-checks.ts';
 import { type DeviceRecord, MAX_DEVICE_FILE_BYTES, validateDeviceFile } from './device-file.ts';
@@ -24,6 +25,13 @@ export interface Repository {
   routes: Route[] | undefined;
   records: DeviceRecord[];
   problems: Problem[];
+  /** The platforms it was validated against; absent → the built-in ones. */
+  platforms?: PlatformRegistry;
+}
+
+export interface LoadOptions {
+  /** Platforms routes may name (default: the built-in ones); tests add a test-only platform here. */
+  platforms?: PlatformRegistry;
 }
 
 /** Reads a file unless it is larger than `limit`: then only its size is returned, nothing is read. */
@@ -59,6 +67,7 @@ function loadConfig<T>(
   schema: 'settings' | 'routes',
   problems: Problem[],
   extra: (value: T) => ReturnType<typeof settingsFindings>,
+  platforms: PlatformRegistry = BUILT_IN_PLATFORMS,
 ): T | undefined {
   let read: ReturnType<typeof readCapped>;
   try {
@@ -79,7 +88,7 @@ function loadConfig<T>(
     problems.push(...parsed.problems);
     return undefined;
   }
-  const findings = schemaFindings(schema, parsed.value);
+  const findings = schemaFindings(schema, parsed.value, platforms);
   if (findings.length > 0) {
     problems.push(...placeFindings(file, parsed.source, findings));
     return undefined;
@@ -137,6 +146,7 @@ export interface ValidationBatch {
   files: string[];
   settings: Settings | undefined;
   routes: Route[] | undefined;
+  platforms?: PlatformRegistry;
 }
 
 export interface BatchResult {
@@ -147,7 +157,11 @@ export interface BatchResult {
 /** Validates device files one after another (a clean file takes tens of microseconds). */
 export function validateDeviceFiles(batch: ValidationBatch): BatchResult {
   const router = batch.routes ? compileRoutes(batch.routes) : undefined;
-  const context: DeviceCheckContext = { settings: batch.settings, route: router };
+  const context: DeviceCheckContext = {
+    settings: batch.settings,
+    route: router,
+    ...(batch.platforms ? { platforms: batch.platforms } : {}),
+  };
   const records: DeviceRecord[] = [];
   const problems: Problem[] = [];
   for (const file of batch.files) {
@@ -181,20 +195,26 @@ export function validateDeviceFiles(batch: ValidationBatch): BatchResult {
 }
 
 /** Loads and validates the whole repository: settings, routes and every device file. Never throws on bad input. */
-export async function loadRepository(root: string): Promise<Repository> {
+export async function loadRepository(root: string, options: LoadOptions = {}): Promise<Repository> {
+  const platforms = options.platforms ?? BUILT_IN_PLATFORMS;
   const problems: Problem[] = [];
   const settings = loadConfig<Settings>(root, SETTINGS_FILE, 'settings', problems, settingsFindings);
-  const routesFile = loadConfig<RoutesFile>(root, ROUTES_FILE, 'routes', problems, (value) =>
-    routesFindings(value.routes, settings),
+  const routesFile = loadConfig<RoutesFile>(
+    root,
+    ROUTES_FILE,
+    'routes',
+    problems,
+    (value) => routesFindings(value.routes, settings, platforms),
+    platforms,
   );
   const routes = routesFile?.routes;
   const files = listDeviceFiles(root, problems);
-  const result = validateDeviceFiles({ root, files, settings, routes });
+  const result = validateDeviceFiles({ root, files, settings, routes, platforms });
   problems.push(...result.problems);
   problems.push(...duplicateNameProblems(root, result.records));
   problems.push(...nameClaimProblems(root, result.records));
   problems.sort(compareProblems);
-  return { root, settings, routes, records: result.records, problems };
+  return { root, settings, routes, records: result.records, problems, platforms };
 }
 
 /** system_name must be unique across data centers (within one folder the file name already is). */

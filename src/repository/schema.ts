@@ -1,10 +1,11 @@
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
 import deviceSchema from '../../schemas/device.schema.json' with { type: 'json' };
-import routesSchema from '../../schemas/routes.schema.json' with { type: 'json' };
 import settingsSchema from '../../schemas/settings.schema.json' with { type: 'json' };
 import { error, type Finding } from '../model/findings.ts';
+import { BUILT_IN_PLATFORMS, type PlatformRegistry } from '../platforms/registry.ts';
 import { didYouMean } from '../util/suggest.ts';
+import { routesSchema } from './routes-schema.ts';
 
 // ajv and ajv-formats are CommonJS; under NodeNext their default export is the module object.
 const Ajv2020 = AjvModule.default;
@@ -12,24 +13,34 @@ const addFormats = formatsModule.default;
 
 export type SchemaName = 'device' | 'routes' | 'settings';
 
-let validators: Record<SchemaName, ValidateFunction> | undefined;
+const validators = new WeakMap<PlatformRegistry, Record<SchemaName, ValidateFunction>>();
 
-function compiled(): Record<SchemaName, ValidateFunction> {
-  if (!validators) {
+/** The schemas compiled once per set of platforms: the routes schema's platform parts come from their manifests. */
+function compiled(platforms: PlatformRegistry): Record<SchemaName, ValidateFunction> {
+  let compiledSchemas = validators.get(platforms);
+  if (!compiledSchemas) {
     const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
     addFormats(ajv, ['date-time']);
-    validators = {
+    compiledSchemas = {
       device: ajv.compile(deviceSchema),
-      routes: ajv.compile(routesSchema),
+      routes: ajv.compile(routesSchema(platforms.all)),
       settings: ajv.compile(settingsSchema),
     };
+    validators.set(platforms, compiledSchemas);
   }
-  return validators;
+  return compiledSchemas;
 }
 
-/** Validates a parsed document against one of the schemas in schemas/; returns findings, never throws. */
-export function schemaFindings(schema: SchemaName, value: unknown): Finding[] {
-  const validate = compiled()[schema];
+/**
+ * Validates a parsed document against one of the schemas in schemas/ (routes: as rebuilt from `platforms`'
+ * manifests); returns findings, never throws.
+ */
+export function schemaFindings(
+  schema: SchemaName,
+  value: unknown,
+  platforms: PlatformRegistry = BUILT_IN_PLATFORMS,
+): Finding[] {
+  const validate = compiled(platforms)[schema];
   if (validate(value)) return [];
   const findings: Finding[] = [];
   const seen = new Set<string>();

@@ -2,6 +2,8 @@ import { settingsBoundaryFindings } from '../model/boundary.ts';
 import { dnsNameProblem } from '../model/dns-name.ts';
 import { error, type Finding, warning } from '../model/findings.ts';
 import type { Route, RouteMatch, Settings } from '../model/types.ts';
+import { OptionsError } from '../platforms/manifest.ts';
+import { BUILT_IN_PLATFORMS, type PlatformRegistry } from '../platforms/registry.ts';
 import { osVersionPatternProblem } from '../routing/match.ts';
 import { DURATION_MESSAGE, parseDuration, parseRenewBefore } from '../util/duration.ts';
 import { didYouMean } from '../util/suggest.ts';
@@ -56,7 +58,11 @@ export function settingsFindings(settings: Settings): Finding[] {
 }
 
 /** Checks of routing/routes.yaml beyond its schema. `routes` has passed the schema. */
-export function routesFindings(routes: readonly Route[], settings: Settings | undefined): Finding[] {
+export function routesFindings(
+  routes: readonly Route[],
+  settings: Settings | undefined,
+  platforms: PlatformRegistry = BUILT_IN_PLATFORMS,
+): Finding[] {
   const findings: Finding[] = [];
   const names = new Map<string, number>();
   routes.forEach((route, i) => {
@@ -69,6 +75,7 @@ export function routesFindings(routes: readonly Route[], settings: Settings | un
     } else {
       names.set(route.name, i);
     }
+    findings.push(...routeOptionsFindings(route, at, platforms));
     if (route.match.os_version !== undefined) {
       const problem = osVersionPatternProblem(route.match.os_version);
       if (problem) findings.push(error([...at, 'match', 'os_version'], problem, 'value'));
@@ -127,4 +134,19 @@ function patternCovers(earlier: string, later: string): boolean {
     if (segment === 'x' && b[i] === undefined) return false;
   }
   return a.length === b.length;
+}
+
+/** What the platform's own reading of a rule's options refuses (a duration that is none, a missing profile). */
+function routeOptionsFindings(route: Route, at: (string | number)[], platforms: PlatformRegistry): Finding[] {
+  const platform = platforms.get(route.platform);
+  if (!platform) return [];
+  try {
+    platform.options.parse(route.options);
+    return [];
+  } catch (problem) {
+    if (!(problem instanceof OptionsError)) throw problem;
+    if (route.options && Object.hasOwn(route.options, problem.option))
+      return [error([...at, 'options', problem.option], problem.problem, 'value')];
+    return [error(route.options ? [...at, 'options'] : at, problem.message)];
+  }
 }

@@ -1,12 +1,12 @@
 import type { SecretPurpose, Settings } from '../model/types.ts';
+import type { DeviceRecord } from '../repository/device-file.ts';
 import {
   deviceSecrets,
   environmentFor,
   REPORT_ENVIRONMENT,
   reportSecrets,
   SYNC_ENVIRONMENT,
-} from '../plan/secrets.ts';
-import type { DeviceRecord } from '../repository/device-file.ts';
+} from './job-secrets.ts';
 
 export interface EnvironmentSecret {
   name: string;

@@ -17,7 +17,7 @@ import {
 import { NAME_PATTERN } from '../model/names.ts';
 import type { Device } from '../model/types.ts';
 import { splitNames } from '../onboard/fields.ts';
-import type { Candidate, PlanOptions } from './plan.ts';
+import type { Candidate, PlanOptions } from './sync-plan.ts';
 
 export interface ManagedInstance {
   id: string;
@@ -127,16 +127,6 @@ export interface SsmMapping {
 }
 
 export const DEFAULT_TAG_PREFIX = 'ottr:';
-
-/** Tags (after the prefix) that become device fields. */
-export const SSM_TAGS = [
-  'system_name',
-  'common_name',
-  'san',
-  'data_center',
-  'certificate_authority',
-  'owner',
-] as const;
 
 const REQUIRED_TAGS = ['common_name', 'data_center', 'certificate_authority'] as const;
 

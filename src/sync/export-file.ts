@@ -7,9 +7,10 @@
 
 import { NAME_PATTERN, platformKey, snakeCaseKey } from '../model/names.ts';
 import { splitNames } from '../onboard/fields.ts';
+import { PLATFORMS } from '../platforms/registry.ts';
 import { csvRows } from './csv.ts';
 import { parseJsonText } from './names.ts';
-import { type Candidate, type PlanOptions, SOURCE_LABEL } from './plan.ts';
+import { type Candidate, type PlanOptions, SOURCE_LABEL } from './sync-plan.ts';
 
 /** Device field (or `connection.<key>`) ← the column names that mean it, compared after normalising. */
 export const COLUMN_ALIASES: Readonly<Record<string, readonly string[]>> = {
@@ -49,15 +50,10 @@ const REQUIRED = [
   'certificate_authority',
 ];
 
-/** Common spellings of platforms in CMDBs → this repository's host_platform values. */
-const PLATFORM_ALIASES: Readonly<Record<string, string>> = {
-  'pan-os': 'panos',
-  paloalto: 'panos',
-  'palo-alto': 'panos',
-  'big-ip': 'f5',
-  bigip: 'f5',
-  opengear: 'lighthouse',
-};
+/** Common spellings of platforms in CMDBs → this repository's host_platform values (from the manifests). */
+const PLATFORM_ALIASES: ReadonlyMap<string, string> = new Map(
+  PLATFORMS.flatMap((p) => (p.aliases?.cmdbNames ?? []).map((alias) => [alias, p.name] as const)),
+);
 
 export function normaliseColumn(name: string): string {
   return name
@@ -171,7 +167,7 @@ export function rowCandidate(row: ExportRow): Candidate {
         break;
       case 'host_platform': {
         const key = platformKey(value);
-        converted = PLATFORM_ALIASES[key] ?? key;
+        converted = PLATFORM_ALIASES.get(key) ?? key;
         break;
       }
       case 'certificate_authority':

@@ -11,7 +11,7 @@ import { quoteValuesOf } from '../model/render-device.ts';
 import { checkProposal, deviceFilePath, renderProposedDevice } from '../onboard/proposal.ts';
 import type { Repository } from '../repository/load.ts';
 import { writeFileAtomic } from '../util/files.ts';
-import { getPath, type InventoryDevice, type SyncPlan } from './plan.ts';
+import { getPath, type InventoryDevice, type SyncPlan } from './sync-plan.ts';
 
 export interface ProposedFile {
   kind: 'new' | 'update';
@@ -24,8 +24,8 @@ export interface ProposedFile {
 }
 
 /** The devices of a repository that validated, with their files. */
-export function inventoryDevices(repo: Repository): InventoryDevice[] {
-  return repo.records.flatMap((r) => (r.device ? [{ file: r.file, device: r.device }] : []));
+export function inventoryDevices(repository: Repository): InventoryDevice[] {
+  return repository.records.flatMap((r) => (r.device ? [{ file: r.file, device: r.device }] : []));
 }
 
 const QUOTED = new Set(['os_version', 'ssh_host_key', 'tls_spki_sha256']);
@@ -79,14 +79,14 @@ function scalarEdits(
   return edits;
 }
 
-/** Renders and checks every new and updated device of `plan` against `repo` (as it is on disk). */
-export function proposedFiles(repo: Repository, plan: SyncPlan): ProposedFile[] {
+/** Renders and checks every new and updated device of `plan` against `repository` (as it is on disk). */
+export function proposedFiles(repository: Repository, plan: SyncPlan): ProposedFile[] {
   const claimed = new Map(plan.created.map((c) => [c.device.system_name, deviceFilePath(c.device)]));
   const files: ProposedFile[] = [];
   for (const created of plan.created) {
     const file = deviceFilePath(created.device);
-    const checked = checkProposal(repo, file, renderProposedDevice(created.device), { claimed });
-    const existsAlready = repo.records.some((r) => r.file === file);
+    const checked = checkProposal(repository, file, renderProposedDevice(created.device), { claimed });
+    const existsAlready = repository.records.some((r) => r.file === file);
     const problems = existsAlready
       ? [
           ...checked.problems,
@@ -110,9 +110,9 @@ export function proposedFiles(repo: Repository, plan: SyncPlan): ProposedFile[] 
     });
   }
   for (const updated of plan.updated) {
-    const before = readFileSync(join(repo.root, updated.file), 'utf8');
+    const before = readFileSync(join(repository.root, updated.file), 'utf8');
     const text = editDeviceText(before, updated.device, updated.paths);
-    const checked = checkProposal(repo, updated.file, text, { claimed });
+    const checked = checkProposal(repository, updated.file, text, { claimed });
     files.push({
       kind: 'update',
       ref: updated.ref,

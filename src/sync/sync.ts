@@ -1,8 +1,9 @@
 /** One synchronisation: candidates from a source, compared with a repository, as checked files and a report. */
 import { formatProblemText } from '../model/problems.ts';
 import { loadRepository } from '../repository/load.ts';
+import { escapeTableCell } from '../util/markdown.ts';
 import { inventoryDevices, type ProposedFile, proposedFiles } from './files.ts';
-import { type Candidate, type PlanOptions, planSync, type SyncPlan } from './plan.ts';
+import { type Candidate, type PlanOptions, planSync, type SyncPlan } from './sync-plan.ts';
 
 export interface SyncProposal {
   source: string;
@@ -16,13 +17,13 @@ export async function proposeSync(
   candidates: readonly Candidate[],
   options: PlanOptions,
 ): Promise<SyncProposal> {
-  const repo = await loadRepository(root);
-  if (!repo.settings || !repo.routes)
+  const repository = await loadRepository(root);
+  if (!repository.settings || !repository.routes)
     throw new Error(
       'routing/settings.yaml or routing/routes.yaml is missing or invalid, so proposals cannot be checked (ottr validate shows why)',
     );
-  const plan = planSync(candidates, inventoryDevices(repo), options);
-  return { source: options.source, plan, files: proposedFiles(repo, plan) };
+  const plan = planSync(candidates, inventoryDevices(repository), options);
+  return { source: options.source, plan, files: proposedFiles(repository, plan) };
 }
 
 const show = (value: unknown) => (value === undefined ? '(none)' : JSON.stringify(value));
@@ -89,8 +90,6 @@ export function syncReportJson(proposal: SyncProposal, written?: readonly string
   };
 }
 
-const cellText = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
 /** Title and body of the onboarding pull request for the proposals written. */
 export function onboardingPullRequest(
   proposal: SyncProposal,
@@ -110,7 +109,7 @@ export function onboardingPullRequest(
   ];
   if (added.length > 0) {
     lines.push('### New devices', '', '| file | from |', '|---|---|');
-    for (const f of added) lines.push(`| \`${f.file}\` | ${cellText(f.ref)} |`);
+    for (const f of added) lines.push(`| \`${f.file}\` | ${escapeTableCell(f.ref)} |`);
     lines.push('');
   }
   const updates = new Map(plan.updated.map((u) => [u.file, u]));
@@ -119,18 +118,18 @@ export function onboardingPullRequest(
     for (const f of changed)
       for (const c of updates.get(f.file)?.changes ?? [])
         lines.push(
-          `| \`${f.file}\` | \`${c.field}\` | ${cellText(show(c.from))} | ${cellText(show(c.to))} |`,
+          `| \`${f.file}\` | \`${c.field}\` | ${escapeTableCell(show(c.from))} | ${escapeTableCell(show(c.to))} |`,
         );
     lines.push('');
   }
   if (plan.vanished.length > 0) {
     lines.push('### Vanished (not deleted: decide by hand)', '');
-    for (const v of plan.vanished) lines.push(`- \`${v.file}\`: ${cellText(v.reason)}`);
+    for (const v of plan.vanished) lines.push(`- \`${v.file}\`: ${escapeTableCell(v.reason)}`);
     lines.push('');
   }
   if (plan.skipped.length > 0) {
     lines.push('<details><summary>Skipped</summary>', '');
-    for (const s of plan.skipped) lines.push(`- ${cellText(s.ref)}: ${cellText(s.reason)}`);
+    for (const s of plan.skipped) lines.push(`- ${escapeTableCell(s.ref)}: ${escapeTableCell(s.reason)}`);
     lines.push('', '</details>', '');
   }
   const invalid = files.filter((f) => !f.valid);
@@ -138,7 +137,7 @@ export function onboardingPullRequest(
     lines.push('### Not proposed (would not validate)', '');
     for (const f of invalid)
       for (const p of f.problems.filter((p) => p.severity === 'error'))
-        lines.push(`- \`${cellText(formatProblemText(p))}\``);
+        lines.push(`- ${escapeTableCell(formatProblemText(p))}`);
     lines.push('');
   }
   if (options.runUrl) lines.push(`Run: ${options.runUrl}`);

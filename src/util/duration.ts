@@ -124,10 +124,3 @@ export function formatFraction(f: number): string {
   }
   return String(Number(f.toFixed(4)));
 }
-
-/** A human description of a `renew_before` value: `1/3 of the lifetime` or `30d before expiry`. */
-export function describeRenewBefore(rule: RenewBefore): string {
-  return rule.kind === 'fraction'
-    ? `${formatFraction(rule.fraction)} of the lifetime`
-    : `${formatDuration(rule.ms)} before expiry`;
-}

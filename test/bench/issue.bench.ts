@@ -3,7 +3,7 @@
 // p95 latency per issuance and issuances per second. Target: median ≤ 300 ms at concurrency 1.
 import * as acme from 'acme-client';
 import { registerAccount } from '../../src/acme/account.ts';
-import { issueCertificate } from '../../src/acme/issue.ts';
+import { issueCertificate } from '../../src/acme/issuance.ts';
 import { resolverFor } from '../../src/dns/resolver.ts';
 import { route53Provider } from '../../src/dns/route53-provider.ts';
 import type { Authority, Device } from '../../src/model/types.ts';

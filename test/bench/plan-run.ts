@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { parsePlainMapping } from '../../src/model/fast-yaml.ts';
+import { buildPlan } from '../../src/plan/build-plan.ts';
 import { planInput } from '../../src/plan/input.ts';
-import { buildPlan } from '../../src/plan/plan.ts';
 import { listDeviceFiles, loadRepository } from '../../src/repository/load.ts';
 
 const [root, mode, nowText] = process.argv.slice(2) as [string, 'plan' | 'floor' | 'floor-full', string];

@@ -3,7 +3,7 @@ import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAccount } from '../../src/acme/account.ts';
 import { IssuanceError } from '../../src/acme/errors.ts';
-import { fetchRenewalInfo, type IssueRequest, issueCertificate } from '../../src/acme/issue.ts';
+import { fetchRenewalInfo, type IssueRequest, issueCertificate } from '../../src/acme/issuance.ts';
 import { resolverFor } from '../../src/dns/resolver.ts';
 import { route53Provider } from '../../src/dns/route53-provider.ts';
 import type { Authority, Device } from '../../src/model/types.ts';

@@ -1,7 +1,7 @@
 import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IssuanceError } from '../../src/acme/errors.ts';
-import { type IssueRequest, issueCertificate } from '../../src/acme/issue.ts';
+import { type IssueRequest, issueCertificate } from '../../src/acme/issuance.ts';
 import { DnsError } from '../../src/dns/errors.ts';
 import type { TxtProvider } from '../../src/dns/provider.ts';
 import type { Authority, Device } from '../../src/model/types.ts';

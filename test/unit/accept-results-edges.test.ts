@@ -19,7 +19,7 @@ import {
 } from '../../src/gitops/accept-results.ts';
 import type { RotationResult } from '../../src/model/results.ts';
 import type { Device, Settings } from '../../src/model/types.ts';
-import type { Plan } from '../../src/plan/plan.ts';
+import type { Plan } from '../../src/plan/build-plan.ts';
 import { type Issuer, rotatedResult, selfSignedPem, TestCa } from '../helpers/test-ca.ts';
 
 const SECOND = 1000;

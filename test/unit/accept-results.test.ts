@@ -13,7 +13,7 @@ import {
 } from '../../src/gitops/accept-results.ts';
 import type { RotationResult } from '../../src/model/results.ts';
 import type { Device, Settings } from '../../src/model/types.ts';
-import type { Plan } from '../../src/plan/plan.ts';
+import type { Plan } from '../../src/plan/build-plan.ts';
 import { rotatedResult, selfSignedPem, TestCa } from '../helpers/test-ca.ts';
 
 const HOUR = 3_600_000;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Authority, CertificateRecord, Device, Settings } from '../../src/model/types.ts';
+import { buildPlan } from '../../src/plan/build-plan.ts';
 import { dueStatus, isoInstant, renewRule } from '../../src/plan/due.ts';
-import { buildPlan } from '../../src/plan/plan.ts';
 import { DAY } from '../../src/util/duration.ts';
 
 const NOW = new Date('2026-11-23T00:00:00Z');

@@ -6,7 +6,7 @@ import {
   createRunBudget,
   registeredDomain,
 } from '../../src/plan/budget.ts';
-import { buildPlan } from '../../src/plan/plan.ts';
+import { buildPlan } from '../../src/plan/build-plan.ts';
 import { DAY, HOUR } from '../../src/util/duration.ts';
 
 const NOW = new Date('2026-11-23T00:00:00Z');

@@ -6,7 +6,7 @@ import { instanceCandidate, type ManagedInstance, ssmPlanOptions } from '../../s
 import { CsvSyntaxError, csvRows, parseCsv } from '../../src/sync/csv.ts';
 import { filePlanOptions, parseExport, rowCandidate } from '../../src/sync/export-file.ts';
 import { editDeviceText } from '../../src/sync/files.ts';
-import { type InventoryDevice, planSync, SOURCE_LABEL } from '../../src/sync/plan.ts';
+import { type InventoryDevice, planSync, SOURCE_LABEL } from '../../src/sync/sync-plan.ts';
 import { PROJECT_ROOT } from '../helpers/cli.ts';
 
 const MAPPING = { tagPrefix: 'ottr:', region: 'eu-west-1' };

@@ -41,15 +41,15 @@ export const acmeCommand: Command = {
       throw new UsageError('the only subcommand is "register"');
     if (!values.authority) throw new UsageError('--authority is required');
     if (values.staging && values.directory) throw new UsageError('give --staging or --directory, not both');
-    const repo = await loadRepository(resolveRoot(values.root, io.cwd));
-    if (!repo.settings) {
+    const repository = await loadRepository(resolveRoot(values.root, io.cwd));
+    if (!repository.settings) {
       io.stderr('ottr acme: routing/settings.yaml is missing or invalid (ottr validate shows why)\n');
       return EXIT_FINDINGS;
     }
-    const authority = repo.settings.authorities[values.authority];
+    const authority = repository.settings.authorities[values.authority];
     if (!authority) {
       throw new UsageError(
-        `no authority "${values.authority}"${didYouMean(values.authority, Object.keys(repo.settings.authorities))}`,
+        `no authority "${values.authority}"${didYouMean(values.authority, Object.keys(repository.settings.authorities))}`,
       );
     }
     let directory: string;

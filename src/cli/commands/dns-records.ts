@@ -1,5 +1,4 @@
-import { type ChallengeCname, challengeCnames } from '../../dns/alias.ts';
-import type { Device } from '../../model/types.ts';
+import { neededRecords, zoneFileLines } from '../../dns/records.ts';
 import { loadRepository } from '../../repository/load.ts';
 import { oneOf, parseFlags } from '../args.ts';
 import { parseDeviceList } from '../clock.ts';
@@ -28,31 +27,6 @@ Options:
 
 Devices with errors are left out; run ottr validate to see why.`;
 
-export interface NeededRecord extends ChallengeCname {
-  devices: string[];
-}
-
-/** The challenge CNAMEs for a set of devices, each with the devices that need it. */
-export function neededRecords(devices: readonly Device[], delegateZone: string): NeededRecord[] {
-  const byName = new Map<string, NeededRecord>();
-  for (const device of devices) {
-    const names = [device.common_name, ...(device.subject_alternative_names ?? [])];
-    for (const record of challengeCnames(names, delegateZone)) {
-      const entry = byName.get(record.name) ?? { ...record, devices: [] };
-      if (!entry.devices.includes(device.system_name)) entry.devices.push(device.system_name);
-      byName.set(record.name, entry);
-    }
-  }
-  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-export function zoneFileLines(records: readonly NeededRecord[], ttl: number): string[] {
-  const width = Math.max(0, ...records.map((r) => r.name.length + 1));
-  return records.map(
-    (r) => `${`${r.name}.`.padEnd(width)} ${ttl} IN CNAME ${r.target}.  ; ${r.devices.join(', ')}`,
-  );
-}
-
 export const dnsRecordsCommand: Command = {
   name: 'dns-records',
   summary: 'print the _acme-challenge CNAMEs the inventory needs (zone-file form)',
@@ -69,27 +43,27 @@ export const dnsRecordsCommand: Command = {
     if (!Number.isInteger(ttl) || ttl < 0 || ttl > 2_147_483_647)
       throw new UsageError('--ttl must be a whole number of seconds');
     const only = parseDeviceList(values.devices);
-    const repo = await loadRepository(resolveRoot(values.root, io.cwd));
-    if (!repo.settings) {
+    const repository = await loadRepository(resolveRoot(values.root, io.cwd));
+    if (!repository.settings) {
       io.stderr('ottr dns-records: routing/settings.yaml is missing or invalid (ottr validate shows why)\n');
       return EXIT_FINDINGS;
     }
-    const known = new Set(repo.records.map((r) => r.system_name));
+    const known = new Set(repository.records.map((r) => r.system_name));
     const unknown = (only ?? []).filter((name) => !known.has(name));
     if (unknown.length > 0) throw new UsageError(`no such device: ${unknown.join(', ')}`);
-    const devices = repo.records
+    const devices = repository.records
       .filter((r) => r.device && (!only || only.includes(r.system_name)))
       .map((r) => r.device!);
-    const records = neededRecords(devices, repo.settings.dns.delegate_zone);
+    const records = neededRecords(devices, repository.settings.dns.delegate_zone);
     if (format === 'json') {
       io.stdout(`${JSON.stringify(records, null, 2)}\n`);
     } else {
       io.stdout(
-        `; _acme-challenge CNAMEs for ${devices.length} device(s); delegate zone ${repo.settings.dns.delegate_zone}\n`,
+        `; _acme-challenge CNAMEs for ${devices.length} device(s); delegate zone ${repository.settings.dns.delegate_zone}\n`,
       );
       for (const line of zoneFileLines(records, ttl)) io.stdout(`${line}\n`);
     }
-    const skipped = repo.records.filter((r) => !r.device && (!only || only.includes(r.system_name))).length;
+    const skipped = repository.records.filter((r) => !r.device && (!only || only.includes(r.system_name))).length;
     if (skipped > 0)
       io.stderr(`ottr dns-records: ${skipped} device(s) with errors left out (ottr validate)\n`);
     return EXIT_OK;

@@ -2,15 +2,10 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Document, isSeq } from 'yaml';
-import {
-  convertOttr,
-  DEFAULT_CREDENTIALS,
-  JsonSyntaxError,
-  parseAssetExport,
-  parseJson,
-} from '../../import/ottr.ts';
+import { convertOttr, JsonSyntaxError, parseAssetExport, parseJson } from '../../import/ottr.ts';
 import { quoteValuesOf, renderDeviceYaml } from '../../model/render-device.ts';
 import type { Device, Route } from '../../model/types.ts';
+import { PLATFORMS } from '../../platforms/registry.ts';
 import { parseFlags } from '../args.ts';
 import { type CliIO, type Command, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from '../command.ts';
 
@@ -48,8 +43,8 @@ Mapping:
   - certificate_validation "True"/"False" → certificate_validation (false kept, true is the default)
   - origin → labels.origin
   - connection.credentials gets a secret NAME per platform (a name, never a value):
-      ${Object.entries(DEFAULT_CREDENTIALS)
-        .map(([driver, secret]) => `${driver} ${secret}`)
+      ${PLATFORMS.filter((p) => p.aliases?.defaultCredentials)
+        .map((p) => `${p.name} ${p.aliases?.defaultCredentials}`)
         .join(', ')}
     linux-ssm devices get instance_tag {key: Name, value: <first label of system_name>}, as Ottr
     looked them up

@@ -58,8 +58,8 @@ export function createOnboardCommand(answers: () => AnswerSource = processAnswer
       });
       const draft = draftFromFlags(values as Record<string, string | boolean | string[] | undefined>);
       const root = resolveRoot(values.root, io.cwd);
-      const repo = await loadRepository(root);
-      if (!repo.settings || !repo.routes) {
+      const repository = await loadRepository(root);
+      if (!repository.settings || !repository.routes) {
         io.stderr(
           'ottr onboard: routing/settings.yaml or routing/routes.yaml is missing or invalid, so a new device cannot be checked (ottr validate shows why)\n',
         );
@@ -70,7 +70,7 @@ export function createOnboardCommand(answers: () => AnswerSource = processAnswer
       const options: CompleteOptions = { say: io.stderr, ...(prompter ? { prompter } : {}) };
       let missing: MissingField[];
       try {
-        missing = await completeDraft(repo, draft, options);
+        missing = await completeDraft(repository, draft, options);
       } catch (error) {
         if (error instanceof InputEndedError) throw new UsageError(`${error.message}; nothing was written`);
         throw error;
@@ -87,7 +87,7 @@ export function createOnboardCommand(answers: () => AnswerSource = processAnswer
         io.stderr(`ottr onboard: ${file} already exists; nothing was written (--force overwrites it)\n`);
         return EXIT_FINDINGS;
       }
-      const checked = checkProposal(repo, file, renderProposedDevice(device));
+      const checked = checkProposal(repository, file, renderProposedDevice(device));
       for (const problem of checked.problems) io.stderr(`${formatProblemText(problem)}\n`);
       if (!checked.valid) {
         io.stderr(`ottr onboard: ${file} would not validate; nothing was written\n`);
@@ -105,7 +105,7 @@ export function createOnboardCommand(answers: () => AnswerSource = processAnswer
         : '';
       const lines = [
         `wrote ${file}${via}`,
-        ...afterOnboardingLines(device, file, repo.settings, checked.route?.platform),
+        ...afterOnboardingLines(device, file, repository.settings, checked.route?.platform),
       ];
       io.stdout(`${lines.join('\n')}\n`);
       return EXIT_OK;

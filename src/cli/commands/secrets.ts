@@ -123,13 +123,13 @@ export const secretsCommand: Command = {
     });
     const format = oneOf('format', values.format, FORMATS, 'text');
     const given = availability(values, io.env, io.cwd);
-    const repo = await loadRepository(resolveRoot(values.root, io.cwd));
-    if (!repo.settings) {
+    const repository = await loadRepository(resolveRoot(values.root, io.cwd));
+    if (!repository.settings) {
       io.stderr('ottr secrets: routing/settings.yaml is missing or invalid (ottr validate shows why)\n');
       return EXIT_FINDINGS;
     }
-    const needs = secretsByEnvironment(repo.settings, repo.records);
-    const invalid = repo.records.filter((r) => !r.device).length;
+    const needs = secretsByEnvironment(repository.settings, repository.records);
+    const invalid = repository.records.filter((r) => !r.device).length;
     if (format === 'json') {
       const withState = needs.map((n) => ({
         ...n,

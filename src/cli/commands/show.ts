@@ -1,3 +1,4 @@
+import { neededRecords, zoneFileLines } from '../../dns/records.ts';
 import { formatProblemText } from '../../model/problems.ts';
 import { dueStatus } from '../../plan/due.ts';
 import { loadRepository } from '../../repository/load.ts';
@@ -6,7 +7,6 @@ import { oneOf, parseFlags } from '../args.ts';
 import { parseNow } from '../clock.ts';
 import { type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';
 import { resolveRoot } from '../root.ts';
-import { neededRecords, zoneFileLines } from './dns-records.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -37,21 +37,21 @@ export const showCommand: Command = {
     if (positionals.length !== 1) throw new UsageError('give exactly one system_name');
     const name = positionals[0]!;
     const now = parseNow(values.now);
-    const repo = await loadRepository(resolveRoot(values.root, io.cwd));
-    const record = repo.records.find((r) => r.system_name === name);
+    const repository = await loadRepository(resolveRoot(values.root, io.cwd));
+    const record = repository.records.find((r) => r.system_name === name);
     if (!record) {
       const hint = closest(
         name,
-        repo.records.map((r) => r.system_name),
+        repository.records.map((r) => r.system_name),
       );
       throw new UsageError(`no device "${name}" in inventory/${hint ? ` — did you mean "${hint}"?` : ''}`);
     }
-    const problems = repo.problems.filter((p) => p.file === record.file);
+    const problems = repository.problems.filter((p) => p.file === record.file);
     const device = record.device;
-    const authority = device ? repo.settings?.authorities[device.certificate_authority] : undefined;
+    const authority = device ? repository.settings?.authorities[device.certificate_authority] : undefined;
     const status = device ? dueStatus(device, authority, now, false) : undefined;
-    const route = record.route ? repo.routes?.[record.route.index] : undefined;
-    const records = device && repo.settings ? neededRecords([device], repo.settings.dns.delegate_zone) : [];
+    const route = record.route ? repository.routes?.[record.route.index] : undefined;
+    const records = device && repository.settings ? neededRecords([device], repository.settings.dns.delegate_zone) : [];
 
     if (format === 'json') {
       io.stdout(

@@ -150,10 +150,10 @@ export const statusCommand: Command = {
       throw new UsageError('--format html needs --out DIR (the folder to write index.html into)');
     const now = parseNow(values.now);
     const root = resolveRoot(values.root, io.cwd);
-    const repo = await loadRepository(root);
+    const repository = await loadRepository(root);
 
-    if (!repo.settings || !repo.routes) {
-      const blocking = repo.problems.filter(
+    if (!repository.settings || !repository.routes) {
+      const blocking = repository.problems.filter(
         (p) => p.severity === 'error' && (p.file === SETTINGS_FILE || p.file === ROUTES_FILE),
       );
       for (const problem of blocking) io.stderr(`${formatProblemText(problem)}\n`);
@@ -163,8 +163,8 @@ export const statusCommand: Command = {
       return EXIT_FINDINGS;
     }
 
-    const filters = parseFilters(values, filterVocabulary(repo.records));
-    const status = fleetStatus(repo.records, repo.settings, now, filters);
+    const filters = parseFilters(values, filterVocabulary(repository.records));
+    const status = fleetStatus(repository.records, repository.settings, now, filters);
 
     if (format === 'html') {
       const file = join(resolve(io.cwd, values.out!), DASHBOARD_FILE);

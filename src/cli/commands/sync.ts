@@ -18,8 +18,8 @@ import {
 } from '../../sync/export-file.ts';
 import { writeProposedFiles } from '../../sync/files.ts';
 import { JsonExportError } from '../../sync/names.ts';
-import type { Candidate, PlanOptions } from '../../sync/plan.ts';
 import { proposeSync, syncReportJson, syncReportText } from '../../sync/sync.ts';
+import type { Candidate, PlanOptions } from '../../sync/sync-plan.ts';
 import { oneOf, parseFlags } from '../args.ts';
 import { type CliIO, type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';
 import { resolveRoot } from '../root.ts';

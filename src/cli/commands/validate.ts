@@ -48,25 +48,25 @@ export const validateCommand: Command = {
     });
     const format = oneOf('format', values.format, FORMATS, 'text');
     const root = resolveRoot(values.root, io.cwd);
-    const repo = await loadRepository(root);
-    const { errors, warnings } = countBySeverity(repo.problems);
-    const devices = repo.records.length;
+    const repository = await loadRepository(root);
+    const { errors, warnings } = countBySeverity(repository.problems);
+    const devices = repository.records.length;
     const valid = errors === 0;
-    const routed = repo.records.flatMap((r) =>
+    const routed = repository.records.flatMap((r) =>
       r.route
         ? [{ system_name: r.system_name, file: r.file, route: r.route.name, platform: r.route.platform }]
         : [],
     );
     if (format === 'json') {
-      const report = { valid, devices, errors, warnings, problems: repo.problems, routed };
+      const report = { valid, devices, errors, warnings, problems: repository.problems, routed };
       io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     } else {
       if (values.verbose && format === 'text') {
         for (const r of routed) io.stdout(`${r.file}: rule "${r.route}" → platform ${r.platform}\n`);
       }
       const line = format === 'github' ? formatProblemGithub : formatProblemText;
-      for (const problem of repo.problems) io.stdout(`${line(problem)}\n`);
-      io.stdout(`${summaryLine(repo.problems, devices, errors, warnings)}\n`);
+      for (const problem of repository.problems) io.stdout(`${line(problem)}\n`);
+      io.stdout(`${summaryLine(repository.problems, devices, errors, warnings)}\n`);
     }
     return valid ? EXIT_OK : EXIT_FINDINGS;
   },
