@@ -49,8 +49,7 @@ const MODULES = {
     tests: ['test/unit/rotate-device-guards.test.ts'],
   },
   'src/acme/csr-policy.ts': {
-    tests: ['test/unit/acme-policy.test.ts'],
-    optional: ['test/unit/csr-policy*.test.ts'],
+    tests: ['test/unit/csr-policy.test.ts'],
   },
   'src/platforms/shared/https-client.ts': {
     tests: ['test/unit/https-trust.test.ts', 'test/unit/https-client.test.ts'],
@@ -74,7 +73,7 @@ const MODULES = {
     tests: ['test/unit/action-inputs.test.ts', 'test/unit/inputs-mask.test.ts'],
   },
   'src/plan/due.ts': {
-    tests: ['test/unit/plan.test.ts'],
+    tests: ['test/unit/build-plan.test.ts'],
     optional: ['test/unit/due*.test.ts', 'test/unit/plan-due*.test.ts'],
   },
   'src/gitops/apply-results.ts': {

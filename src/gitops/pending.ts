@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import type { GitHubClient } from '../github/client.ts';
+import type { GitHubClient } from '../github/github-client.ts';
 import type { CertificateRecord } from '../model/types.ts';
 import type { DeviceRecord } from '../repository/device-file.ts';
 import { Git } from './git.ts';

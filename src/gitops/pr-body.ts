@@ -1,5 +1,5 @@
 import { isFailure, type RotationResult } from '../model/results.ts';
-import { escapeTableCell, formatExpiry, markdownLink } from '../util/markdown.ts';
+import { escapeTableCell, formatExpiry, markdownLink } from '../util/markdown-escape.ts';
 
 /** GitHub rejects pull request and issue bodies longer than this many characters. */
 export const GITHUB_BODY_LIMIT = 65_536;

@@ -1,4 +1,4 @@
-import type { GitHubClient } from '../github/client.ts';
+import type { GitHubClient } from '../github/github-client.ts';
 import {
   type PendingTrust,
   pendingCertificates,
@@ -8,7 +8,7 @@ import {
 import type { Problem } from '../model/problems.ts';
 import { buildPlan, type Plan } from '../plan/build-plan.ts';
 import { planInput } from '../plan/input.ts';
-import { planSummaryMarkdown } from '../plan/summary.ts';
+import { planSummaryMarkdown } from '../plan/plan-summary.ts';
 import { loadRepository, ROUTES_FILE, SETTINGS_FILE } from '../repository/load.ts';
 import { reportSecrets } from '../secrets/job-secrets.ts';
 import { parseDuration } from '../util/duration.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { GitHubClient } from '../github/client.ts';
+import type { GitHubClient } from '../github/github-client.ts';
 import {
   type Acceptance,
   acceptResults,
@@ -34,7 +34,7 @@ import { notifySlack, type SlackNotifyOutcome } from '../notify/slack.ts';
 import type { Plan } from '../plan/build-plan.ts';
 import type { DeviceRecord } from '../repository/device-file.ts';
 import { loadRepository } from '../repository/load.ts';
-import { rotationSummary } from '../rotate/summary.ts';
+import { rotationSummary } from '../rotate/rotation-summary.ts';
 import type { SecretSource } from '../secrets/source.ts';
 import { DASHBOARD_FILE, fleetStatus, renderDashboard } from '../status/index.ts';
 import { writeFileAtomic } from '../util/files.ts';
@@ -440,6 +440,10 @@ export interface AppliedResults extends ApplyReport {
 export async function applyResultsJob(input: ApplyResultsInput): Promise<AppliedResults> {
   const repository = await loadRepository(input.root);
   const { results, problems } = readResults(input.files);
-  const report = applyResults(input.root, new Map(repository.records.map((r) => [r.system_name, r.file])), results);
+  const report = applyResults(
+    input.root,
+    new Map(repository.records.map((r) => [r.system_name, r.file])),
+    results,
+  );
   return { ...report, unreadable: [...problems, ...report.problems] };
 }

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { isFailure, type RotationResult } from '../model/results.ts';
 import { loadRepository } from '../repository/load.ts';
+import { rotationSummary } from '../rotate/rotation-summary.ts';
 import { rotateMany } from '../rotate/run.ts';
-import { rotationSummary } from '../rotate/summary.ts';
 import type { SecretSource } from '../secrets/source.ts';
 import { writeFileAtomic } from '../util/files.ts';
 

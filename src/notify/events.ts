@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { GitHubClient } from '../github/client.ts';
+import type { GitHubClient } from '../github/github-client.ts';
 import type { RotationResult } from '../model/results.ts';
 import { postJson } from './post.ts';
 

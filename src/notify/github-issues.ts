@@ -5,10 +5,10 @@
  * closes it. Dry runs are ignored: they install nothing, so they neither raise nor settle anything.
  */
 
-import type { GitHubClient } from '../github/client.ts';
+import type { GitHubClient } from '../github/github-client.ts';
 import type { RotationResult } from '../model/results.ts';
 import type { Device } from '../model/types.ts';
-import { escapeTableCell, formatExpiry, markdownLink } from '../util/markdown.ts';
+import { escapeTableCell, formatExpiry, markdownLink } from '../util/markdown-escape.ts';
 import { describeRollback } from './slack.ts';
 
 export const FAILURE_LABEL = 'ottr-rotation-failure';

@@ -1,4 +1,4 @@
-import { expiryGantt, markdownCell } from '../plan/summary.ts';
+import { expiryGantt, markdownCell } from '../plan/plan-summary.ts';
 import { type FleetRow, type FleetStatus, isDueState, stateLabel } from './fleet.ts';
 import { countsText, noteOf } from './text.ts';
 

@@ -9,7 +9,7 @@ import { NAME_PATTERN, platformKey, snakeCaseKey } from '../model/names.ts';
 import { splitNames } from '../onboard/fields.ts';
 import { PLATFORMS } from '../platforms/registry.ts';
 import { csvRows } from './csv.ts';
-import { parseJsonText } from './names.ts';
+import { parseJsonText } from './json-export.ts';
 import { type Candidate, type PlanOptions, SOURCE_LABEL } from './sync-plan.ts';
 
 /** Device field (or `connection.<key>`) ← the column names that mean it, compared after normalising. */

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getOctokit } from '@actions/github';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planRun } from '../../src/actions/plan.ts';
+import { planRun } from '../../src/actions/plan-action.ts';
 import { applyCertificate } from '../../src/gitops/apply-results.ts';
 import { makeRepo } from '../helpers/cli.ts';
 import { GitHubEmulator } from '../lab/github/emulator.ts';

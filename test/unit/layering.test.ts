@@ -88,7 +88,7 @@ describe('layering of src/', () => {
         { file: 'model/checks.ts', imports: imports('util', 'platforms') },
         { file: 'notify/issues.ts', imports: imports('model', 'gitops') },
         { file: 'cli/main.ts', imports: imports('jobs', 'nowhere') },
-        { file: 'actions/plan.ts', imports: imports('jobs', 'plan', 'util') },
+        { file: 'actions/plan-action.ts', imports: imports('jobs', 'plan', 'util') },
       ]),
     ).toEqual([
       'model/checks.ts imports ../platforms/x.ts (model → platforms)',

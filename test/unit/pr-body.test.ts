@@ -7,7 +7,7 @@ import {
   shortFingerprint,
 } from '../../src/gitops/pr-body.ts';
 import type { RotationResult } from '../../src/model/results.ts';
-import { escapeTableCell, formatExpiry, markdownLink } from '../../src/util/markdown.ts';
+import { escapeTableCell, formatExpiry, markdownLink } from '../../src/util/markdown-escape.ts';
 
 const FINGERPRINT =
   '3A:1F:9C:22:7B:E4:05:D1:6A:88:0C:4E:B2:91:7F:3D:55:A0:C8:19:E6:4B:72:0D:9F:13:A7:C5:28:6E:B4:01';

@@ -5,7 +5,7 @@ import type { Device } from '../../src/model/types.ts';
 import { instanceCandidate, type ManagedInstance, ssmPlanOptions } from '../../src/sync/aws-ssm.ts';
 import { CsvSyntaxError, csvRows, parseCsv } from '../../src/sync/csv.ts';
 import { filePlanOptions, parseExport, rowCandidate } from '../../src/sync/export-file.ts';
-import { editDeviceText } from '../../src/sync/files.ts';
+import { editDeviceText } from '../../src/sync/proposed-files.ts';
 import { type InventoryDevice, planSync, SOURCE_LABEL } from '../../src/sync/sync-plan.ts';
 import { PROJECT_ROOT } from '../helpers/cli.ts';
 

@@ -1,5 +1,5 @@
 // Entry point of actions/plan (bundled into actions/plan/dist/index.mjs by scripts/build-actions.mjs).
 import { runAction } from '../inputs.ts';
-import { main } from '../plan.ts';
+import { main } from '../plan-action.ts';
 
 runAction(main);

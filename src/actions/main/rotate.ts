@@ -1,5 +1,5 @@
 // Entry point of actions/rotate (bundled into actions/rotate/dist/index.mjs by scripts/build-actions.mjs).
 import { runAction } from '../inputs.ts';
-import { main } from '../rotate.ts';
+import { main } from '../rotate-action.ts';
 
 runAction(main);

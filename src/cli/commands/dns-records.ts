@@ -63,7 +63,9 @@ export const dnsRecordsCommand: Command = {
       );
       for (const line of zoneFileLines(records, ttl)) io.stdout(`${line}\n`);
     }
-    const skipped = repository.records.filter((r) => !r.device && (!only || only.includes(r.system_name))).length;
+    const skipped = repository.records.filter(
+      (r) => !r.device && (!only || only.includes(r.system_name)),
+    ).length;
     if (skipped > 0)
       io.stderr(`ottr dns-records: ${skipped} device(s) with errors left out (ottr validate)\n`);
     return EXIT_OK;

@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { planJob } from '../../jobs/plan-job.ts';
 import { formatProblemGithub, formatProblemText } from '../../model/problems.ts';
-import { planText } from '../../plan/summary.ts';
+import { planText } from '../../plan/plan-summary.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import { oneOf, parseFlags } from '../args.ts';
 import { parseDeviceList, parseNow } from '../clock.ts';

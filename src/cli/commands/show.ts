@@ -51,7 +51,8 @@ export const showCommand: Command = {
     const authority = device ? repository.settings?.authorities[device.certificate_authority] : undefined;
     const status = device ? dueStatus(device, authority, now, false) : undefined;
     const route = record.route ? repository.routes?.[record.route.index] : undefined;
-    const records = device && repository.settings ? neededRecords([device], repository.settings.dns.delegate_zone) : [];
+    const records =
+      device && repository.settings ? neededRecords([device], repository.settings.dns.delegate_zone) : [];
 
     if (format === 'json') {
       io.stdout(

@@ -16,9 +16,9 @@ import {
   parseExport,
   rowCandidate,
 } from '../../sync/export-file.ts';
-import { writeProposedFiles } from '../../sync/files.ts';
-import { JsonExportError } from '../../sync/names.ts';
-import { proposeSync, syncReportJson, syncReportText } from '../../sync/sync.ts';
+import { JsonExportError } from '../../sync/json-export.ts';
+import { proposeSync, syncReportJson, syncReportText } from '../../sync/propose-sync.ts';
+import { writeProposedFiles } from '../../sync/proposed-files.ts';
 import type { Candidate, PlanOptions } from '../../sync/sync-plan.ts';
 import { oneOf, parseFlags } from '../args.ts';
 import { type CliIO, type Command, EXIT_FINDINGS, EXIT_OK, UsageError } from '../command.ts';

@@ -1,8 +1,8 @@
 /** One synchronisation: candidates from a source, compared with a repository, as checked files and a report. */
 import { formatProblemText } from '../model/problems.ts';
 import { loadRepository } from '../repository/load.ts';
-import { escapeTableCell } from '../util/markdown.ts';
-import { inventoryDevices, type ProposedFile, proposedFiles } from './files.ts';
+import { escapeTableCell } from '../util/markdown-escape.ts';
+import { inventoryDevices, type ProposedFile, proposedFiles } from './proposed-files.ts';
 import { type Candidate, type PlanOptions, planSync, type SyncPlan } from './sync-plan.ts';
 
 export interface SyncProposal {

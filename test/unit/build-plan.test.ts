@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Authority, CertificateRecord, Device, Settings } from '../../src/model/types.ts';
 import { buildPlan, type PlanCandidate, type PlanExclusion } from '../../src/plan/build-plan.ts';
 import { dueStatus } from '../../src/plan/due.ts';
-import { markdownCell, mermaidName, planSummaryMarkdown, planText } from '../../src/plan/summary.ts';
+import { markdownCell, mermaidName, planSummaryMarkdown, planText } from '../../src/plan/plan-summary.ts';
 import { DAY, HOUR } from '../../src/util/duration.ts';
 
 const NOW = new Date('2026-11-23T00:00:00Z');

@@ -12,8 +12,13 @@ import {
   ssmPlanOptions,
 } from '../sync/aws-ssm.ts';
 import { filePlanOptions, formatOf, parseExport, rowCandidate } from '../sync/export-file.ts';
-import { writeProposedFiles } from '../sync/files.ts';
-import { onboardingPullRequest, proposeSync, type SyncProposal, syncReportText } from '../sync/sync.ts';
+import {
+  onboardingPullRequest,
+  proposeSync,
+  type SyncProposal,
+  syncReportText,
+} from '../sync/propose-sync.ts';
+import { writeProposedFiles } from '../sync/proposed-files.ts';
 import type { Candidate, PlanOptions } from '../sync/sync-plan.ts';
 import { flag, githubContext, githubToken, list, text } from './inputs.ts';
 

@@ -1,5 +1,5 @@
 import type { RotationResult } from '../model/results.ts';
-import { escapeTableCell } from '../util/markdown.ts';
+import { escapeTableCell } from '../util/markdown-escape.ts';
 
 /** The job summary of a rotate step: one row per device. */
 export function rotationSummary(results: readonly RotationResult[]): string {
