@@ -5,8 +5,8 @@ import { f5Driver } from '../../src/platforms/f5/driver.ts';
 import { f5 } from '../../src/platforms/f5/index.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
-import { F5Simulator } from '../lab/appliances/f5-sim.ts';
-import { servedSpkiPin } from '../lab/appliances/pin.ts';
+import { F5Simulator } from '../lab/f5/simulator.ts';
+import { servedSpkiPin } from '../lab/pin.ts';
 import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 
 let ca: IssuanceLab;

@@ -7,7 +7,7 @@ import { lighthouse } from '../../src/platforms/lighthouse/index.ts';
 import { spkiSha256 } from '../../src/platforms/shared/https-client.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
-import { LighthouseSimulator } from '../lab/appliances/lighthouse-sim.ts';
+import { LighthouseSimulator } from '../lab/lighthouse/simulator.ts';
 import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 
 let ca: IssuanceLab;

@@ -5,8 +5,8 @@ import { panosDriver } from '../../src/platforms/panos/driver.ts';
 import { panos } from '../../src/platforms/panos/index.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
-import { PanosSimulator } from '../lab/appliances/panos-sim.ts';
-import { servedSpkiPin } from '../lab/appliances/pin.ts';
+import { PanosSimulator } from '../lab/panos/simulator.ts';
+import { servedSpkiPin } from '../lab/pin.ts';
 import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 
 let ca: IssuanceLab;

@@ -6,11 +6,11 @@ import type { CsrRequest, DriverSession, InstallReceipt } from '../../src/platfo
 import { panosDriver } from '../../src/platforms/panos/driver.ts';
 import { panos } from '../../src/platforms/panos/index.ts';
 import { TestCa } from '../helpers/test-ca.ts';
-import { PanosSimulator } from '../lab/appliances/panos-sim.ts';
-import { servedSpkiPin } from '../lab/appliances/pin.ts';
+import { PanosSimulator } from '../lab/panos/simulator.ts';
+import { servedSpkiPin } from '../lab/pin.ts';
 
 /**
- * The PAN-OS driver's requests, one by one, against the PAN-OS simulator (test/lab/appliances/panos-sim.ts) with a
+ * The PAN-OS driver's requests, one by one, against the PAN-OS simulator (test/lab/panos/simulator.ts) with a
  * test CA signing the firewall's CSR: no ACME, so every path runs in milliseconds. The request shapes are the
  * XML API's as documented by Palo Alto Networks (PAN-OS XML API: keygen, `type=op` commands, `type=export`
  * `category=certificate format=pkcs10`, `type=import category=certificate` multipart, `type=config action=get|set|

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Device, Route } from '../../src/model/types.ts';
 import { panosDriver } from '../../src/platforms/panos/driver.ts';
 import { panos } from '../../src/platforms/panos/index.ts';
-import { PanosSimulator } from '../lab/appliances/panos-sim.ts';
-import { servedSpkiPin } from '../lab/appliances/pin.ts';
+import { PanosSimulator } from '../lab/panos/simulator.ts';
+import { servedSpkiPin } from '../lab/pin.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 

@@ -1,6 +1,6 @@
-import { spkiSha256 } from '../../../src/platforms/shared/https-client.ts';
-import type { TlsEndpoint } from '../../../src/verify/tls.ts';
-import { fetchServedChain } from '../../../src/verify/tls.ts';
+import { spkiSha256 } from '../../src/platforms/shared/https-client.ts';
+import type { TlsEndpoint } from '../../src/verify/tls.ts';
+import { fetchServedChain } from '../../src/verify/tls.ts';
 
 /** The tls_spki_sha256 pin of what an endpoint serves now (a lab appliance's factory certificate, say). */
 export async function servedSpkiPin(endpoint: TlsEndpoint): Promise<string> {
