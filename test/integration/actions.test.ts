@@ -32,7 +32,7 @@ describe('the committed action bundles', () => {
     for (const name of ACTIONS) {
       const meta = parse(readFileSync(join(PROJECT_ROOT, 'actions', name, 'action.yml'), 'utf8'));
       expect(meta.runs).toEqual({ using: 'node24', main: 'dist/index.mjs' });
-      const source = readFileSync(join(PROJECT_ROOT, 'src/actions', `${name}.ts`), 'utf8');
+      const source = readFileSync(join(PROJECT_ROOT, 'src/actions', `${name}-action.ts`), 'utf8');
       const read = [...source.matchAll(/\b(?:text|flag|list)\('([a-z0-9-]+)'\)/g)].map((m) => m[1]!);
       if (/\bgithubToken\(/.test(source)) read.push('github-token');
       read.sort();
