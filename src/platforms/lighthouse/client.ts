@@ -60,6 +60,25 @@ function dropPrivateKeys(node: unknown): boolean {
 const excerpt = (text: string) =>
   /PRIVATE KEY/.test(text) ? '(withheld: it holds a private key)' : text.slice(0, 200).trim();
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const OPENSSL_TIME = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4}) GMT$/;
+
+/**
+ * `valid_from` / `valid_to` of `services/https`, which the v3.7 RAML shows in OpenSSL's text form
+ * ("Sep 21 00:39:03 2016 GMT", the day space-padded); undefined for anything else, rather than a guess.
+ */
+export function parseOpenSslTime(text: unknown): Date | undefined {
+  const match = typeof text === 'string' ? OPENSSL_TIME.exec(text) : null;
+  if (!match) return undefined;
+  const [, month, day, hours, minutes, seconds, year] = match;
+  const monthIndex = MONTHS.indexOf(month!);
+  if (monthIndex < 0) return undefined;
+  const time = new Date(
+    Date.UTC(Number(year), monthIndex, Number(day), Number(hours), Number(minutes), Number(seconds)),
+  );
+  return time.getUTCDate() === Number(day) && time.getUTCHours() === Number(hours) ? time : undefined;
+}
+
 function parseJson(text: string): Json | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
@@ -112,20 +131,36 @@ export class LighthouseClient {
     this.session = '';
     const { name, user, password } = this.credential;
     const { status, json, text } = await this.send('POST', `${BASE}/sessions`, { username: user, password });
-    const issued = json?.session;
-    if (typeof issued === 'string' && issued) this.guard.derived(issued);
-    const errors = this.errorsOf(json);
-    if (status !== 200 || errors || typeof issued !== 'string' || !issued)
+    // A 303 names its session `sid`: masked like any other session.
+    for (const issued of [json?.session, json?.sid])
+      if (typeof issued === 'string' && issued) this.guard.derived(issued);
+    const refused = this.loginRefusal(status, json, text);
+    if (refused) throw this.failure(`Lighthouse login ${refused}`);
+    this.session = String(json?.session);
+    if (json?.state !== undefined && json.state !== 'authenticated') {
+      const state = this.guard.fromDevice(String(json.state).slice(0, 40));
+      await this.logout();
       throw this.failure(
-        `Lighthouse login refused for the credential ${name}: ${errors ?? (json ? 'no session in the answer' : this.excerptOf(text))} (HTTP ${status})`,
+        `Lighthouse login with the credential ${name} asks for a challenge response (session state "${state}"); the driver answers none (the RAML's PUT sessions/<id>): give the rotation an API user that logs in with its password alone`,
       );
-    this.session = issued;
+    }
     if (json?.password_expired === true) {
       await this.logout();
       throw this.failure(
         `Lighthouse login with the credential ${name}: the password has expired; change it on the device and in the secret`,
       );
     }
+  }
+
+  /** Why a login answer holds no session, as the end of a sentence; undefined when it holds one. */
+  private loginRefusal(status: number, json: Json | undefined, text: string): string | undefined {
+    const { name } = this.credential;
+    if (status === 303)
+      return `with the credential ${name} was answered with a redirect to another session (HTTP 303); the driver follows no login redirect, as the v3.7 RAML does not say what the new session needs, and changed nothing: check how the Lighthouse authenticates this user (remote AAA, multiple instances)`;
+    const errors = this.errorsOf(json);
+    const issued = json?.session;
+    if (status === 200 && !errors && typeof issued === 'string' && issued) return undefined;
+    return `refused for the credential ${name}: ${errors ?? (json ? 'no session in the answer' : this.excerptOf(text))} (HTTP ${status})`;
   }
 
   async logout(): Promise<void> {

@@ -10,7 +10,7 @@ import type {
   PlatformDriver,
 } from '../contract.ts';
 import { guardedDriver } from '../shared/credential-guard.ts';
-import { DeviceError, type Json, LighthouseClient } from './client.ts';
+import { DeviceError, type Json, LighthouseClient, parseOpenSslTime } from './client.ts';
 import type { LighthouseOptions } from './index.ts';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -32,13 +32,56 @@ interface Lighthouse {
   previousCert?: string | undefined;
 }
 
+/** An ISO time for a message, from `valid_from`/`valid_to` in OpenSSL's text form; the text itself otherwise. */
+function timeOf(lh: Lighthouse, value: unknown): string {
+  const time = parseOpenSslTime(value);
+  if (time) return time.toISOString();
+  return value === undefined ? 'an unstated time' : `"${lh.client.excerptOf(String(value)).slice(0, 40)}"`;
+}
+
+const validity = (lh: Lighthouse, https: Json) =>
+  `valid from ${timeOf(lh, https.valid_from)} until ${timeOf(lh, https.valid_to)}`;
+
+/**
+ * Without `san_field` the CSR can name the common name only (REST v3.7 documents no SAN field): a device with
+ * more names is refused before anything is changed, instead of a CSR the policy would reject after the device
+ * made a key for it.
+ */
+function refuseUnsupportedNames(lh: Lighthouse, names: readonly string[]): void {
+  if (lh.options.sanField || names.length <= 1) return;
+  throw new Error(
+    `Lighthouse REST API v3.7 documents no field for subject alternative names, so the Lighthouse's CSR names ${names[0]} only, and this device also lists ${names.slice(1).join(', ')}: nothing was changed. Remove them from the device's subject_alternative_names, or, if your Lighthouse release takes SANs in an https.csr field, name that field in the route option san_field (see the lighthouse README)`,
+  );
+}
+
+const deviceNames = (lh: Lighthouse) => {
+  const { common_name, subject_alternative_names } = lh.context.device;
+  return [...new Set([common_name, ...(subject_alternative_names ?? [])].map((n) => n.toLowerCase()))];
+};
+
 async function precheck(lh: Lighthouse): Promise<void> {
+  refuseUnsupportedNames(lh, deviceNames(lh));
   await lh.client.login();
   const https = await lh.client.readHttps('certificate settings read');
   lh.previousCert = typeof https.cert === 'string' ? https.cert : undefined;
+  lh.context.log(`the Lighthouse holds a certificate ${validity(lh, https)}`);
   const pending = https.csr as Json | undefined;
   if (pending && typeof pending === 'object' && Object.keys(pending).length > 0)
     lh.context.log('a CSR is already pending on the Lighthouse; it will be replaced by a new one');
+}
+
+/**
+ * The `https.csr` object, without `"csr": "new"`: the CSR's fields as the RAML spells them. The upload sends it
+ * again with the certificate (as Ottr did), because a PUT without `https.csr` cancels the pending CSR and its key.
+ */
+function csrFields(lh: Lighthouse, request: CsrRequest): Json {
+  const { sanField, subject } = lh.options;
+  return {
+    common_name: request.names[0],
+    key_length: request.key.size ?? 2048,
+    ...subject,
+    ...(sanField ? { [sanField]: request.names } : {}),
+  };
 }
 
 async function generateCsr(lh: Lighthouse, request: CsrRequest): Promise<string> {
@@ -47,13 +90,9 @@ async function generateCsr(lh: Lighthouse, request: CsrRequest): Promise<string>
     throw new Error(
       `Lighthouse generates RSA keys only, and the key policy asks for ECDSA${request.key.curve ? ` ${request.key.curve}` : ''}: give this authority an RSA key policy`,
     );
+  refuseUnsupportedNames(lh, request.names);
   const answer = await client.updateHttps('CSR generation', {
-    csr: {
-      csr: 'new',
-      common_name: request.names[0],
-      key_length: request.key.size ?? 2048,
-      [lh.options.sanField]: request.names,
-    },
+    csr: { csr: 'new', ...csrFields(lh, request) },
   });
   const location = ((answer.json?.https as Json | undefined)?.csr as Json | undefined)?.csr;
   const text = await client.downloadCsr(location);
@@ -66,7 +105,7 @@ async function generateCsr(lh: Lighthouse, request: CsrRequest): Promise<string>
   return `-----BEGIN CERTIFICATE REQUEST-----${pem[1]}-----END CERTIFICATE REQUEST-----\n`;
 }
 
-async function install(lh: Lighthouse, chainPem: string): Promise<InstallReceipt> {
+async function install(lh: Lighthouse, chainPem: string, request: CsrRequest): Promise<InstallReceipt> {
   // One certificate slot: nothing can be staged; activate uploads the chain.
   const pems = chainPem.match(PEM_CERTIFICATE) ?? [];
   if (pems.length === 0) throw new Error('the issued chain holds no certificate');
@@ -75,6 +114,7 @@ async function install(lh: Lighthouse, chainPem: string): Promise<InstallReceipt
   lh.client.trustInstalled(pems[0]!);
   return {
     chain: `${pems.join('\n')}\n`,
+    csr: csrFields(lh, request),
     leafSerial: leaf.serialNumber.toLowerCase(),
     ...(lh.previousCert ? { previous: lh.previousCert } : {}),
   };
@@ -84,8 +124,14 @@ async function activate(lh: Lighthouse, receipt: InstallReceipt): Promise<void> 
   const { client } = lh;
   const chain = String(receipt.chain);
   const leaf = leafOf(chain)!;
+  const csr = receipt.csr;
+  if (!csr || typeof csr !== 'object')
+    throw new Error(
+      'Lighthouse certificate upload: the install receipt holds no CSR object, and an upload without one would cancel the pending CSR and its key; nothing was sent',
+    );
   try {
-    await client.updateHttps('certificate upload', { cert: chain });
+    const answer = await client.updateHttps('certificate upload', { cert: chain, csr: csr as Json });
+    refuseUntakenUpload(lh, answer.json?.https as Json | undefined, leaf);
   } catch (e) {
     if (e instanceof DeviceError) throw e;
     // No answer: the upload may have been stored and the web server be restarting already.
@@ -100,6 +146,26 @@ async function activate(lh: Lighthouse, receipt: InstallReceipt): Promise<void> 
       );
   }
   await awaitRestart(lh, leaf);
+}
+
+/**
+ * The answer to the upload holds the updated HTTPS details (RAML): when they name another certificate than
+ * `leaf` (by its PEM, or else by `valid_from`), the upload did not take and no restart will bring it.
+ */
+function refuseUntakenUpload(lh: Lighthouse, https: Json | undefined, leaf: X509Certificate): void {
+  if (!https || typeof https !== 'object') return;
+  const held = typeof https.cert === 'string' ? leafOf(https.cert) : undefined;
+  const heldFrom = parseOpenSslTime(https.valid_from);
+  const other = held
+    ? !sameLeaf(held, leaf)
+    : heldFrom !== undefined && heldFrom.getTime() !== parseOpenSslTime(leaf.validFrom)?.getTime();
+  if (!other) return;
+  const previous = lh.previousCert ? leafOf(lh.previousCert) : undefined;
+  const which =
+    held && previous && sameLeaf(held, previous) ? 'its previous certificate' : 'another certificate';
+  throw lh.client.failure(
+    `Lighthouse certificate upload: the device answered the upload with ${which} (${validity(lh, https)}), not the new one (serial ${leaf.serialNumber.toLowerCase()}): it did not take the certificate`,
+  );
 }
 
 /**
@@ -187,10 +253,11 @@ async function rollback(lh: Lighthouse, receipt: InstallReceipt): Promise<void> 
 
 /**
  * Opengear Lighthouse over its REST API v3.7: session login, a new RSA key and CSR generated on the device
- * (`services/https`, `csr: "new"`, the SANs in the `san_field`), the CSR downloaded from the location the device
- * names (path only, from the same trusted host), the full chain uploaded, and the web server's restart awaited by
- * polling the management handshake until it presents the new leaf and the API answers again (sessions do not
- * survive the restart: the driver logs in again). Lighthouse holds one key: once the new certificate is
+ * (`services/https`, `csr: "new"`, the subject fields as the RAML spells them; SANs only in a `san_field` the
+ * route names, as v3.7 documents none), the CSR downloaded from the location the device names (path only, from
+ * the same trusted host), the full chain uploaded together with its CSR object (a PUT without one cancels the
+ * pending CSR), and the web server's restart awaited by polling the management handshake until it presents the
+ * new leaf and the API answers again (sessions do not survive the restart: the driver logs in again). Lighthouse holds one key: once the new certificate is
  * installed the previous one cannot be restored, and rollback says so instead of pretending. Every session token
  * is masked the moment it arrives; messages name the credential, never any part of it. The transport is in
  * client.ts; these are the session steps.
@@ -206,7 +273,7 @@ export const lighthouseDriver: PlatformDriver<LighthouseOptions> = guardedDriver
     return {
       precheck: () => precheck(lh),
       generateCsr: (request) => generateCsr(lh, request),
-      install: (chainPem) => install(lh, chainPem),
+      install: (chainPem, request) => install(lh, chainPem, request),
       activate: (receipt) => activate(lh, receipt),
       rollback: (receipt) => rollback(lh, receipt),
       async cleanup() {

@@ -24,7 +24,16 @@ export type LighthouseFault =
    * Answers carry a `key` field with a decoy private key (a fresh key unrelated to anything served), as the RAML
    * example shows; the driver must drop it. The simulator's real keys never leave it, even then.
    */
-  | 'keyInAnswer';
+  | 'keyInAnswer'
+  /**
+   * The upload is answered HTTP 200 with the unchanged details (the previous certificate, its `valid_from` in
+   * OpenSSL's text form) and nothing is installed: a device that does not apply an upload without saying so.
+   */
+  | 'ignoresUpload'
+  /** The login is answered 303, "Redirect to new authentication session", as the RAML documents. */
+  | 'loginRedirect'
+  /** The login is answered 200 with a session that still awaits a challenge response (not "authenticated"). */
+  | 'loginChallenge';
 
 interface Served {
   keyPem: string;
@@ -36,8 +45,20 @@ interface PendingCsr {
   csrPem: string;
   commonName: string;
   keyLength: number;
+  /** The subject fields given, in the RAML's spelling (`org_unit`, `locality`…). */
+  subject: Record<string, string>;
   sans: string[];
 }
+
+/** The CSR's subject fields in the v3.7 RAML's spelling, and what each is in the CSR's subject. */
+const SUBJECT_FIELDS = {
+  organization: 'organization',
+  org_unit: 'organizationUnit',
+  locality: 'locality',
+  state: 'state',
+  country: 'country',
+  email: 'emailAddress',
+} as const;
 
 const BASE = '/api/v3.7';
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -56,19 +77,28 @@ const vendorError = (type: number, code: number, text: string, args: Json = {}) 
  * certificate slot, a CSR generated inside it with a new RSA key (the current certificate stays in use until a
  * certificate for that key is uploaded), the CSR downloaded with `?zip=true`, and a certificate upload that
  * must match the pending key, after which the web server restarts: new connections are dropped for `restartMs`,
- * every session is forgotten, and the new certificate is served. Errors have the vendor's
- * `{"error":[{type,code,text,args,level}]}` shape. No private key ever leaves it.
+ * every session is forgotten, and the new certificate is served. As the RAML says, a PUT without `https.csr`
+ * cancels the pending CSR and its key — also a PUT that carries only `https.cert`, whose upload then fails.
+ * Errors have the vendor's `{"error":[{type,code,text,args,level}]}` shape. No private key ever leaves it. Every
+ * behaviour and its source: BEHAVIOUR.md beside this file.
  */
 export class LighthouseSimulator {
   private server: Server | undefined;
   port = 0;
   readonly faults = new Set<LighthouseFault>();
-  /** false: the CSR dialog has no SAN field (21.x); `subject_alternative_names` is ignored. */
-  sanSupport = true;
+  /**
+   * The `https.csr` field a release takes SANs in. Unset (the default): REST v3.7 as its RAML documents it, with
+   * no SAN field; the CSR carries the common name only and unknown fields are ignored.
+   */
+  sanField: string | undefined;
   restartMs = 300;
   /** The authority (host:port) the CSR location names; by default this simulator's own name and port. */
   csrUrlAuthority: string | undefined;
   readonly log: string[] = [];
+  /** The `https` object of every PUT of services/https, as received (tests check what the driver sent). */
+  readonly puts: Json[] = [];
+  /** Every CSR generated, in order. */
+  readonly csrs: string[] = [];
   restarts = 0;
   private restartingUntil = 0;
   private readonly sessions = new Set<string>();
@@ -151,16 +181,17 @@ export class LighthouseSimulator {
     const leaf = this.configuredCertificate();
     const subject = (field: string) =>
       new RegExp(`(?:^|\\n)${field}=([^\\n]*)`).exec(leaf.subject)?.[1] ?? '';
+    // The RAML's example: validity in OpenSSL's text form ("Sep 21 00:39:03 2016 GMT"), which is what
+    // X509Certificate.validFrom prints too; the organisational unit is `org_unit`.
     const view: Json = {
-      valid_from: new Date(leaf.validFrom).toISOString(),
-      valid_to: new Date(leaf.validTo).toISOString(),
+      valid_from: leaf.validFrom,
+      valid_to: leaf.validTo,
       common_name: subject('CN'),
-      organization: subject('O'),
-      organization_unit: subject('OU'),
-      locality: subject('L'),
-      state: subject('ST'),
       country: subject('C'),
-      email: '',
+      locality: subject('L'),
+      org_unit: subject('OU'),
+      email: subject('emailAddress'),
+      organization: subject('O'),
       key_length: leaf.publicKey.asymmetricKeyDetails?.modulusLength ?? 0,
       cert: this.configured!.chainPem,
       csr: this.pending
@@ -168,7 +199,8 @@ export class LighthouseSimulator {
             csr: this.csrLocation(),
             common_name: this.pending.commonName,
             key_length: this.pending.keyLength,
-            ...(this.sanSupport ? { subject_alternative_names: this.pending.sans } : {}),
+            ...this.pending.subject,
+            ...(this.sanField ? { [this.sanField]: this.pending.sans } : {}),
           }
         : {},
     };
@@ -200,12 +232,12 @@ export class LighthouseSimulator {
     if (req.method === 'POST' && path === `${BASE}/sessions`) return this.login(res, json);
     const auth = /^Token (\S+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
     if (!auth || !this.sessions.has(auth))
-      return this.fail(res, 401, vendorError(7, 40, 'Authentication required: no valid session'));
+      return this.fail(res, 401, vendorError(7, 43, 'Invalid session ID.'));
     const logout = /^\/api\/v3\.7\/sessions\/([^/]+)$/.exec(path);
     if (req.method === 'DELETE' && logout) {
-      if (!this.sessions.delete(decodeURIComponent(logout[1]!)))
-        return this.fail(res, 400, vendorError(7, 42, 'Session not found'));
-      return this.send(res, 200, {});
+      const session = decodeURIComponent(logout[1]!);
+      if (!this.sessions.delete(session)) return this.send(res, 404, { state: 'unknown', session });
+      return this.send(res, 200, { session, success: 'true', state: 'deleted' });
     }
     if (path !== `${BASE}/services/https`)
       return this.fail(res, 404, vendorError(2, 4, `No such resource: ${path}`));
@@ -228,8 +260,22 @@ export class LighthouseSimulator {
     )
       return this.fail(res, 401, vendorError(7, 41, 'Invalid login credentials'));
     const session = randomBytes(16).toString('hex');
-    this.sessions.add(session);
     this.issuedSessions.push(session);
+    if (this.faults.has('loginRedirect'))
+      return this.send(res, 303, {
+        sid: session,
+        message: `Redirecting to new session at ${BASE}/sessions/${session}`,
+      });
+    if (this.faults.has('loginChallenge'))
+      // Not authenticated yet: the session is good for nothing but a challenge response (PUT sessions/<id>).
+      return this.send(res, 200, {
+        state: 'challenge',
+        password_expired: false,
+        session,
+        user: username,
+        last_challenge: 'Enter the one-time code',
+      });
+    this.sessions.add(session);
     this.send(res, 200, { state: 'authenticated', password_expired: false, session, user: username });
   }
 
@@ -249,11 +295,34 @@ export class LighthouseSimulator {
           uuid: 'root-1-services_https_key',
         }),
       );
-    if (https.cert !== undefined) return this.installCertificate(req, res, String(https.cert));
-    if (https.csr !== undefined && https.csr !== null) return this.generateCsr(res, https.csr as Json);
-    // A PUT without "csr" cancels the pending CSR and its key.
-    this.pending = undefined;
+    this.puts.push(structuredClone(https));
+    const csr = https.csr as Json | undefined | null;
+    if (csr && typeof csr === 'object' && csr.csr === 'new') return this.generateCsr(res, csr);
+    if (https.cert !== undefined && this.uploadFault(req, res)) return;
+    if (csr === undefined || csr === null) {
+      // The RAML: "a CSR can be cancelled by sending through no https.csr body" — whatever else the PUT holds.
+      if (this.pending) this.log.push('CANCELLED the pending CSR and its key (PUT without https.csr)');
+      this.pending = undefined;
+    }
+    if (https.cert !== undefined) return this.installCertificate(res, String(https.cert));
     return this.send(res, 200, this.httpsView());
+  }
+
+  /** The upload faults, which change nothing; true when one answered (or dropped) the request. */
+  private uploadFault(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.faults.has('dropOnCert')) {
+      req.socket.destroy();
+      return true;
+    }
+    if (this.faults.has('errorOnCert')) {
+      this.fail(res, 500, vendorError(1, 33, 'Push command failed'));
+      return true;
+    }
+    if (this.faults.has('ignoresUpload')) {
+      this.send(res, 200, this.httpsView());
+      return true;
+    }
+    return false;
   }
 
   private async generateCsr(res: ServerResponse, csr: Json) {
@@ -276,16 +345,11 @@ export class LighthouseSimulator {
     if (field('email') && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(field('email')))
       problems.push(vendorError(2, 14, 'String did not conform to the expected format.', uuid('email')));
     let sans: string[] = [];
-    if (this.sanSupport && csr.subject_alternative_names !== undefined) {
-      const list = csr.subject_alternative_names;
+    if (this.sanField && csr[this.sanField] !== undefined) {
+      const list = csr[this.sanField];
       if (!Array.isArray(list) || !list.every((n) => typeof n === 'string' && DNS_NAME.test(n)))
         problems.push(
-          vendorError(
-            2,
-            14,
-            'String did not conform to the expected format.',
-            uuid('subject_alternative_names'),
-          ),
+          vendorError(2, 14, 'String did not conform to the expected format.', uuid(this.sanField)),
         );
       else sans = list as string[];
     }
@@ -295,30 +359,26 @@ export class LighthouseSimulator {
     const keyPem = generateKeyPairSync('rsa', { modulusLength: keyLength })
       .privateKey.export({ type: 'pkcs8', format: 'pem' })
       .toString();
-    // acme-client always adds the common name as a SAN; without SAN support that is the CSR's only name.
+    // Only the RAML's spellings reach the subject: `organization_unit`, say, is an unknown field and ignored.
+    const subject: Record<string, string> = {};
+    for (const name of Object.keys(SUBJECT_FIELDS)) if (field(name)) subject[name] = field(name);
+    const csrSubject = Object.fromEntries(
+      Object.entries(subject).map(([name, value]) => [
+        SUBJECT_FIELDS[name as keyof typeof SUBJECT_FIELDS],
+        value,
+      ]),
+    );
+    // acme-client always adds the common name as a SAN; without a SAN field that is the CSR's only name.
     const [, csrPem] = await acme.crypto.createCsr(
-      {
-        commonName,
-        altNames: [...sans],
-        ...(field('organization') ? { organization: field('organization') } : {}),
-        ...(field('organization_unit') ? { organizationUnit: field('organization_unit') } : {}),
-        ...(field('locality') ? { locality: field('locality') } : {}),
-        ...(field('state') ? { state: field('state') } : {}),
-        ...(field('country') ? { country: field('country') } : {}),
-        ...(field('email') ? { emailAddress: field('email') } : {}),
-      },
+      { commonName, altNames: [...sans], ...csrSubject },
       keyPem,
     );
-    this.pending = { keyPem, csrPem: csrPem.toString(), commonName, keyLength, sans };
+    this.pending = { keyPem, csrPem: csrPem.toString(), commonName, keyLength, subject, sans };
+    this.csrs.push(this.pending.csrPem);
     this.send(res, 200, this.httpsView());
   }
 
-  private installCertificate(req: IncomingMessage, res: ServerResponse, pem: string) {
-    if (this.faults.has('dropOnCert')) {
-      req.socket.destroy();
-      return;
-    }
-    if (this.faults.has('errorOnCert')) return this.fail(res, 500, vendorError(1, 33, 'Push command failed'));
+  private installCertificate(res: ServerResponse, pem: string) {
     const uuid = { uuid: 'root-1-services_https_cert' };
     const pems = pem.match(PEM_CERTIFICATE) ?? [];
     if (pems.length === 0)
