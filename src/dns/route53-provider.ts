@@ -15,7 +15,7 @@ export interface Route53Options {
   /** Another endpoint (the lab); the SDK also honours AWS_ENDPOINT_URL_ROUTE_53. */
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** Attempts per change, counting conflicts, throttling and PriorRequestNotComplete. */
+  /** Tries per request when throttled (or PriorRequestNotComplete, 5xx), and per change when it conflicts. */
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -26,12 +26,9 @@ export interface Route53Options {
 
 const RETRYABLE = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete']);
 
-/** The kinds of failure `update` tries again: a batch that lost a race, and throttling (or a 5xx). */
-const RETRIED = new Set<DnsError['code']>(['conflict', 'throttled']);
-
 /**
- * A failed Route53 call as a DnsError. A conflict or throttling is retried (RETRIED), so its message is the one
- * the last try leaves: how many tries were made.
+ * A failed Route53 call as a DnsError. Throttling is retried per request and a conflict per change, so their
+ * message is the one the last try leaves: how many tries were made.
  */
 function classify(error: unknown, where: string, attempt: number): DnsError {
   const code = (error as { name?: string }).name ?? 'Error';
@@ -55,13 +52,15 @@ const normalise = (name: string) => name.toLowerCase().replace(/\.$/, '');
  * The Route53 TXT provider for DNS-01. UPSERT replaces a whole record set, so two jobs adding values to one
  * name would overwrite each other. Every change is instead a compare-and-swap: one batch that DELETEs the exact
  * set read and CREATEs the new one; Route53 applies it atomically or rejects it (InvalidChangeBatch) when the
- * set changed meanwhile, and then it is read again and retried. Throttling and PriorRequestNotComplete are
- * retried with exponential backoff and full jitter; each change is waited for until INSYNC.
+ * set changed meanwhile, and then it is read again and retried. Route53 allows five requests per second per
+ * account, reads included: every request (ListResourceRecordSets, ChangeResourceRecordSets, GetChange) is
+ * retried on Throttling, PriorRequestNotComplete and 5xx with exponential backoff and full jitter; each change
+ * is waited for until INSYNC.
  */
 export function route53Provider(options: Route53Options): TxtProvider {
   const client = new Route53Client({
     region: 'us-east-1', // Route53 is global; its endpoint lives in us-east-1
-    maxAttempts: 1, // retries are ours, so conflicts and throttling share one budget
+    maxAttempts: 1, // retries are ours: full jitter, and conflicts handled apart from throttling
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
@@ -70,28 +69,68 @@ export function route53Provider(options: Route53Options): TxtProvider {
   const base = options.baseDelayMs ?? 100;
   const cap = options.maxDelayMs ?? 5000;
   const ttl = options.ttl ?? 60;
+  const backoff = (signal?: AbortSignal) => ({
+    attempts,
+    baseMs: base,
+    capMs: cap,
+    ...(signal ? { signal } : {}),
+  });
 
-  async function readSet(name: string, signal?: AbortSignal): Promise<ResourceRecordSet | undefined> {
-    const out = await client.send(
-      new ListResourceRecordSetsCommand({
-        HostedZoneId: zone,
-        StartRecordName: name,
-        StartRecordType: 'TXT',
-        MaxItems: 1,
-      }),
-      signal ? { abortSignal: signal } : {},
+  /** One request, retried while Route53 throttles it (or answers PriorRequestNotComplete or a 5xx). */
+  function send<T>(call: string, where: string, request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let code = '';
+    return retry(
+      async (attempt) => {
+        try {
+          return await request();
+        } catch (error) {
+          if (signal?.aborted) throw signal.reason;
+          code = (error as { name?: string }).name ?? 'Error';
+          throw classify(error, `${where}: ${call}`, attempt);
+        }
+      },
+      {
+        ...backoff(signal),
+        retryable: (error) => error instanceof DnsError && error.code === 'throttled',
+        onRetry: (_error, _attempt, delay) =>
+          options.log?.(`route53: ${where}: ${call} ${code}, retrying in ${Math.round(delay)} ms`),
+      },
+    );
+  }
+
+  async function readSet(
+    name: string,
+    where: string,
+    signal?: AbortSignal,
+  ): Promise<ResourceRecordSet | undefined> {
+    const out = await send(
+      'ListResourceRecordSets',
+      where,
+      () =>
+        client.send(
+          new ListResourceRecordSetsCommand({
+            HostedZoneId: zone,
+            StartRecordName: name,
+            StartRecordType: 'TXT',
+            MaxItems: 1,
+          }),
+          signal ? { abortSignal: signal } : {},
+        ),
+      signal,
     );
     const set = out.ResourceRecordSets?.[0];
     return set && normalise(set.Name ?? '') === name && set.Type === 'TXT' ? set : undefined;
   }
 
-  async function waitInsync(changeId: string, signal?: AbortSignal): Promise<void> {
+  async function waitInsync(changeId: string, where: string, signal?: AbortSignal): Promise<void> {
     const timeoutMs = options.insyncTimeoutMs ?? 120_000;
     const outcome = await poll(
       async () => {
-        const out = await client.send(
-          new GetChangeCommand({ Id: changeId }),
-          signal ? { abortSignal: signal } : {},
+        const out = await send(
+          'GetChange',
+          where,
+          () => client.send(new GetChangeCommand({ Id: changeId }), signal ? { abortSignal: signal } : {}),
+          signal,
         );
         const status = out.ChangeInfo?.Status;
         return status === 'INSYNC' ? done(status) : notYet(`${status}`);
@@ -109,7 +148,8 @@ export function route53Provider(options: Route53Options): TxtProvider {
     next: (values: string[]) => string[] | undefined,
     signal?: AbortSignal,
   ) {
-    const current = await readSet(fqdn, signal);
+    const where = `Route53 ${what} at ${fqdn}`;
+    const current = await readSet(fqdn, where, signal);
     const values = (current?.ResourceRecords ?? []).map((r) => unquote(r.Value ?? ''));
     const wanted = next(values);
     if (!wanted) return; // nothing to do
@@ -126,16 +166,20 @@ export function route53Provider(options: Route53Options): TxtProvider {
         },
       });
     }
-    const out = await client.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: zone,
-        ChangeBatch: { Comment: `ottr ${what}`, Changes: changes },
-      }),
-      signal ? { abortSignal: signal } : {},
+    const batch = new ChangeResourceRecordSetsCommand({
+      HostedZoneId: zone,
+      ChangeBatch: { Comment: `ottr ${what}`, Changes: changes },
+    });
+    const out = await send(
+      'ChangeResourceRecordSets',
+      where,
+      () => client.send(batch, signal ? { abortSignal: signal } : {}),
+      signal,
     );
-    await waitInsync(out.ChangeInfo!.Id!, signal);
+    await waitInsync(out.ChangeInfo!.Id!, where, signal);
   }
 
+  /** Compare-and-swap until it applies: a conflict (the set changed since it was read) reads it again. */
   async function update(
     name: string,
     what: string,
@@ -149,20 +193,19 @@ export function route53Provider(options: Route53Options): TxtProvider {
           await swap(fqdn, what, next, signal);
         } catch (error) {
           if (signal?.aborted) throw signal.reason;
-          if (error instanceof DnsError) throw error;
-          throw classify(error, `Route53 ${what} at ${fqdn}`, attempt);
+          if (error instanceof DnsError && error.code === 'conflict')
+            throw new DnsError(
+              'conflict',
+              `Route53 ${what} at ${fqdn} failed after ${attempt} attempts (conflict)`,
+            );
+          throw error instanceof DnsError ? error : classify(error, `Route53 ${what} at ${fqdn}`, attempt);
         }
       },
       {
-        attempts,
-        retryable: (error) => error instanceof DnsError && RETRIED.has(error.code),
-        baseMs: base,
-        capMs: cap,
-        ...(signal ? { signal } : {}),
-        onRetry: (error, _attempt, delay) =>
-          options.log?.(
-            `route53: ${what} at ${fqdn}: ${(error as DnsError).code}, retrying in ${Math.round(delay)} ms`,
-          ),
+        ...backoff(signal),
+        retryable: (error) => error instanceof DnsError && error.code === 'conflict',
+        onRetry: (_error, _attempt, delay) =>
+          options.log?.(`route53: ${what} at ${fqdn}: conflict, retrying in ${Math.round(delay)} ms`),
       },
     );
   }

@@ -14,12 +14,20 @@ const xmlEscape = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 type FaultCode = 'Throttling' | 'PriorRequestNotComplete' | 'InvalidChangeBatch';
+type Operation =
+  | 'ChangeResourceRecordSets'
+  | 'ListResourceRecordSets'
+  | 'GetChange'
+  | 'ListHostedZonesByName'
+  | 'GetHostedZone';
 
 interface Change {
   id: string;
   submittedAt: string;
   polls: number;
   insyncAt: number;
+  /** GetChange has answered INSYNC for it. */
+  confirmed: boolean;
 }
 
 /** TXT values travel quoted in Route53's API ("value"); the store keeps them bare. */
@@ -34,15 +42,20 @@ function toWire(type: string, value: string): string {
 /**
  * The Route53 REST/XML API subset the AWS SDK uses for DNS-01, over the lab's ZoneStore, with AWS's error
  * shapes and fault injection. Changes are PENDING until `insyncAfterPolls` GetChange calls or `insyncAfterMs`.
+ * The account-wide request rate (5 per second in AWS) throttles every call, reads included, when
+ * `rateLimitPerSecond` is set. Every behaviour and its source: BEHAVIOUR.md beside this.
  */
 export class Route53Emulator {
   private server: Server | undefined;
   port = 0;
   readonly requests: string[] = [];
   private readonly changes = new Map<string, Change>();
-  private faults: { code: FaultCode; count: number }[] = [];
+  private faults: { code: FaultCode; count: number; operation: Operation }[] = [];
   insyncAfterPolls = 1;
   insyncAfterMs = 0;
+  /** Requests per second the account may send (AWS: 5), every operation counted; unset: no limit. */
+  rateLimitPerSecond: number | undefined;
+  private bucket = { tokens: 0, at: 0 };
 
   constructor(private readonly store: ZoneStore) {}
 
@@ -50,9 +63,53 @@ export class Route53Emulator {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** The next `count` ChangeResourceRecordSets calls fail with `code`. */
-  failNext(code: FaultCode, count = 1): void {
-    this.faults.push({ code, count });
+  /** The next `count` calls of `operation` (ChangeResourceRecordSets unless named) fail with `code`. */
+  failNext(code: FaultCode, count = 1, operation: Operation = 'ChangeResourceRecordSets'): void {
+    this.faults.push({ code, count, operation });
+  }
+
+  /** Changes no GetChange has yet reported INSYNC. */
+  unconfirmedChanges(): string[] {
+    return [...this.changes.values()].filter((c) => !c.confirmed).map((c) => c.id);
+  }
+
+  /** A token bucket of `rateLimitPerSecond` tokens, refilled continuously. */
+  private overRate(): boolean {
+    const rate = this.rateLimitPerSecond;
+    if (rate === undefined) return false;
+    const now = Date.now();
+    this.bucket.tokens = Math.min(rate, this.bucket.tokens + ((now - this.bucket.at) / 1000) * rate);
+    this.bucket.at = now;
+    if (this.bucket.tokens < 1) return true;
+    this.bucket.tokens -= 1;
+    return false;
+  }
+
+  /** The first injected fault for `operation`, used up by one call. */
+  private takeFault(operation: Operation): FaultCode | undefined {
+    const index = this.faults.findIndex((f) => f.operation === operation);
+    const fault = this.faults[index];
+    if (!fault) return undefined;
+    if (--fault.count <= 0) this.faults.splice(index, 1);
+    return fault.code;
+  }
+
+  /** Throttling (any operation, the account's rate) or an injected fault; true when the call was answered. */
+  private rejected(res: ServerResponse, operation: Operation): boolean {
+    const code = this.overRate() ? 'Throttling' : this.takeFault(operation);
+    if (!code) return false;
+    if (code === 'InvalidChangeBatch')
+      this.invalidBatch(res, ['Injected fault: the change batch was rejected']);
+    else if (code === 'Throttling') this.error(res, 400, 'Sender', 'Throttling', 'Rate exceeded');
+    else
+      this.error(
+        res,
+        400,
+        'Sender',
+        code,
+        'The request was rejected because Route 53 was still processing a prior request.',
+      );
+    return true;
   }
 
   clearFaults(): void {
@@ -132,24 +189,28 @@ export class Route53Emulator {
     const rrset = /^\/2013-04-01\/hostedzone\/([^/]+)\/rrset\/?$/.exec(path);
     const change = /^\/2013-04-01\/change\/([^/]+)$/.exec(path);
     const hostedZone = /^\/2013-04-01\/hostedzone\/([^/]+)$/.exec(path);
-    if (req.method === 'POST' && rrset) {
-      this.requests.push('ChangeResourceRecordSets');
-      this.changeRecordSets(res, rrset[1]!, body);
-    } else if (req.method === 'GET' && rrset) {
-      this.requests.push('ListResourceRecordSets');
-      this.listRecordSets(res, rrset[1]!, url.searchParams);
-    } else if (req.method === 'GET' && change) {
-      this.requests.push('GetChange');
-      this.getChange(res, change[1]!);
-    } else if (req.method === 'GET' && path === '/2013-04-01/hostedzonesbyname') {
-      this.requests.push('ListHostedZonesByName');
-      this.listZonesByName(res, normalise(url.searchParams.get('dnsname') ?? ''));
-    } else if (req.method === 'GET' && hostedZone) {
-      this.requests.push('GetHostedZone');
-      this.getHostedZone(res, hostedZone[1]!);
-    } else {
+    const answer: [Operation, () => void] | undefined =
+      req.method === 'POST' && rrset
+        ? ['ChangeResourceRecordSets', () => this.changeRecordSets(res, rrset[1]!, body)]
+        : req.method === 'GET' && rrset
+          ? ['ListResourceRecordSets', () => this.listRecordSets(res, rrset[1]!, url.searchParams)]
+          : req.method === 'GET' && change
+            ? ['GetChange', () => this.getChange(res, change[1]!)]
+            : req.method === 'GET' && path === '/2013-04-01/hostedzonesbyname'
+              ? [
+                  'ListHostedZonesByName',
+                  () => this.listZonesByName(res, normalise(url.searchParams.get('dnsname') ?? '')),
+                ]
+              : req.method === 'GET' && hostedZone
+                ? ['GetHostedZone', () => this.getHostedZone(res, hostedZone[1]!)]
+                : undefined;
+    if (!answer) {
       this.error(res, 404, 'Sender', 'UnknownOperationException', `no such operation: ${req.method} ${path}`);
+      return;
     }
+    const [operation, handle] = answer;
+    this.requests.push(operation);
+    if (!this.rejected(res, operation)) handle();
   }
 
   private listZonesByName(res: ServerResponse, dnsName: string): void {
@@ -187,20 +248,6 @@ export class Route53Emulator {
   }
 
   private changeRecordSets(res: ServerResponse, zoneId: string, body: string): void {
-    const fault = this.faults[0];
-    if (fault) {
-      if (--fault.count <= 0) this.faults.shift();
-      if (fault.code === 'InvalidChangeBatch') {
-        this.invalidBatch(res, ['Injected fault: the change batch was rejected']);
-        return;
-      }
-      const message =
-        fault.code === 'Throttling'
-          ? 'Rate exceeded'
-          : 'The request was rejected because Route 53 was still processing a prior request.';
-      this.error(res, 400, 'Sender', fault.code, message);
-      return;
-    }
     const zone = this.store.zoneById(zoneId);
     if (!zone) {
       this.error(res, 404, 'Sender', 'NoSuchHostedZone', `No hosted zone found with ID: ${zoneId}`);
@@ -270,6 +317,7 @@ export class Route53Emulator {
       submittedAt: new Date().toISOString(),
       polls: 0,
       insyncAt: Date.now() + this.insyncAfterMs,
+      confirmed: false,
     };
     this.changes.set(change.id, change);
     this.send(
@@ -287,6 +335,7 @@ export class Route53Emulator {
     }
     change.polls++;
     const insync = change.polls >= this.insyncAfterPolls && Date.now() >= change.insyncAt;
+    if (insync) change.confirmed = true;
     this.send(
       res,
       200,
