@@ -6,8 +6,8 @@ import { f5 } from '../../src/platforms/f5/index.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { F5Simulator } from '../lab/f5/simulator.ts';
-import { servedSpkiPin } from '../lab/pin.ts';
 import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
+import { servedSpkiPin } from '../lab/pin.ts';
 
 let ca: IssuanceLab;
 const sims: F5Simulator[] = [];
@@ -120,7 +120,9 @@ describe('f5 against the BIG-IP simulator', () => {
     expect(sim.servedPaths().profile.chain).toMatch(/^\/Common\/ottr-.*-chain\.crt$/);
     expect([...sim.csrs.keys()]).toEqual([]); // the CSR object is removed after success
     expectNoLeak(result, received, logs);
-    expect(sim.log).toContain('POST /mgmt/tm/util/bash');
+    // bigip_ssl_csr's way, not util bash (refused to least-privilege users): unix-mv and file-transfer/bulk.
+    expect(sim.log).not.toContain('POST /mgmt/tm/util/bash');
+    expect(sim.log).toContain('POST /mgmt/tm/util/unix-mv');
     expect(sim.log.filter((l) => l.startsWith('POST /mgmt/shared/file-transfer/uploads/'))).toHaveLength(2);
   }, 60_000);
 

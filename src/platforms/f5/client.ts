@@ -11,13 +11,24 @@ import {
 
 export type Json = Record<string, unknown>;
 
-/** An answer of the BIG-IP: its HTTP status and its body as JSON (undefined when the body is not JSON). */
+/** An answer of the BIG-IP: its HTTP status, headers and body (as JSON: undefined when it is not JSON). */
 export interface F5Answer {
   status: number;
   json: Json | undefined;
+  text: string;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 const DOWNLOADS = '/var/config/rest/downloads/';
+/** The chunk f5-common-python and f5-ansible download with; a CSR is far smaller. */
+const DOWNLOAD_CHUNK = 512 * 1024;
+
+/**
+ * A role that may not use a resource is refused with HTTP 401 too ("Authorization failed: user=… resource=…"):
+ * that is no expired token, and a new login would not change it.
+ */
+const refusedForRole = (answer: F5Answer) =>
+  typeof answer.json?.message === 'string' && answer.json.message.startsWith('Authorization failed: user=');
 
 /** "/Common/a.crt" → "~Common~a.crt", the form iControl REST uses for an object in a URL. */
 export const urlName = (fullPath: string) => encodeURIComponent(fullPath.replace(/\//g, '~'));
@@ -113,7 +124,7 @@ export class F5Client {
     );
     const text = response.body.toString('utf8');
     this.context.audit?.(text);
-    return { status: response.status, json: parseJson(text) };
+    return { status: response.status, json: parseJson(text), text, headers: response.headers };
   }
 
   async login(): Promise<void> {
@@ -160,6 +171,31 @@ export class F5Client {
     return String(answer.json?.localFilePath ?? `${DOWNLOADS}${file}`);
   }
 
+  /**
+   * Downloads `file` from /var/config/rest/bulk through file-transfer/bulk, as f5-common-python's
+   * FileDownloadMixin does: a first request learns the size from Content-Range (BIG-IP answers 400 when the range
+   * reaches past a small file), a second asks for exactly the file.
+   */
+  async download(file: string): Promise<string> {
+    const path = `/mgmt/shared/file-transfer/bulk/${encodeURIComponent(file)}`;
+    const ranged = (range: string) =>
+      this.sendLoggedIn('GET', path, undefined, {
+        'content-range': range,
+        'content-type': 'application/octet-stream',
+      });
+    const first = await ranged(`0-${DOWNLOAD_CHUNK - 1}/0`);
+    const total = Number(/\/(\d+)$/.exec(String(first.headers['content-range'] ?? ''))?.[1] ?? Number.NaN);
+    if (!Number.isFinite(total) || total <= 0 || total > DOWNLOAD_CHUNK)
+      throw new Error(
+        `F5 download of ${file}: ${this.problemOf(first) ?? `no usable Content-Range (HTTP ${first.status})`}`,
+      );
+    if (first.status === 200 && Buffer.byteLength(first.text) === total) return first.text;
+    const whole = await ranged(`0-${total - 1}/${total}`);
+    const problem = this.problemOf(whole);
+    if (problem) throw new Error(`F5 download of ${file}: ${problem}`);
+    return whole.text;
+  }
+
   /** Ends the session's token, quietly: it is useless from this moment on anyway. */
   async logout(): Promise<void> {
     // The vendor's logout names the token in the path.
@@ -170,7 +206,10 @@ export class F5Client {
     this.token = '';
   }
 
-  /** `send`, and once more after a new login when the token was refused (401); `onExpired` is told first. */
+  /**
+   * `send`, and once more after a new login when the token was refused (401, but not a role's refusal);
+   * `onExpired` is told first.
+   */
   private async sendLoggedIn(
     method: string,
     path: string,
@@ -179,7 +218,7 @@ export class F5Client {
     onExpired: () => void = () => {},
   ): Promise<F5Answer> {
     const answer = await this.send(method, path, body, headers);
-    if (answer.status !== 401) return answer;
+    if (answer.status !== 401 || refusedForRole(answer)) return answer;
     onExpired();
     await this.login();
     return this.send(method, path, body, headers);

@@ -13,6 +13,10 @@ export interface F5Options {
   certificatePrefix: string;
   /** target httpd: how long httpd may take to come back after its restart. */
   restartTimeoutMs: number;
+  /** The sync-failover device group to run `config-sync to-group` for after each save; '' for none. */
+  deviceGroup: string;
+  /** How long the device group may take to read In Sync after a config-sync. */
+  syncTimeoutMs: number;
 }
 
 export const f5: PlatformManifest<F5Options> = {
@@ -46,6 +50,15 @@ export const f5: PlatformManifest<F5Options> = {
         restart_timeout: durationSchema(
           'target httpd: how long to wait for httpd to come back after its restart, e.g. 3m.',
         ),
+        device_group: {
+          description:
+            'The sync-failover device group (in /Common) to config-sync to after each save of the configuration; none by default.',
+          type: 'string',
+          pattern: '^[A-Za-z0-9_.-]{1,255}$',
+        },
+        sync_timeout: durationSchema(
+          'With device_group: how long the group may take to read In Sync after a config-sync, e.g. 5m.',
+        ),
       },
     },
     parse(raw) {
@@ -61,6 +74,8 @@ export const f5: PlatformManifest<F5Options> = {
         partition: stringOption(raw, 'partition', 'Common'),
         certificatePrefix: stringOption(raw, 'certificate_prefix', 'ottr'),
         restartTimeoutMs: durationOption(raw, 'restart_timeout', 180_000),
+        deviceGroup: stringOption(raw, 'device_group', ''),
+        syncTimeoutMs: durationOption(raw, 'sync_timeout', 300_000),
       };
     },
   },
