@@ -5,9 +5,9 @@ import { panosDriver } from '../../src/platforms/panos/driver.ts';
 import { panos } from '../../src/platforms/panos/index.ts';
 import { type RotateOptions, rotateDevice } from '../../src/rotate/rotate-device.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
+import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 import { PanosSimulator } from '../lab/panos/simulator.ts';
 import { servedSpkiPin } from '../lab/pin.ts';
-import { type IssuanceLab, startIssuanceLab } from '../lab/issuance-lab.ts';
 
 let ca: IssuanceLab;
 const sims: PanosSimulator[] = [];
@@ -103,7 +103,8 @@ describe('panos against the PAN-OS simulator', () => {
     for (const data of received) expect(data).not.toMatch(/PRIVATE KEY/);
     expect(JSON.stringify(result)).not.toContain(secret);
     expect(sim.log).toContain('POST keygen');
-    expect(sim.log).toContain('POST commit');
+    // A partial commit of the API admin's changes only (PAN-OS XML API: commit, partial admin).
+    expect(sim.log).toContain('POST commit/partial');
   }, 60_000);
 
   it('a second rotation the same day works (no name collision) and removes the first certificate', async () => {
@@ -124,7 +125,11 @@ describe('panos against the PAN-OS simulator', () => {
     expect([first.status, second.status], JSON.stringify(second.error)).toEqual(['rotated', 'rotated']);
     expect(sim.servedCertificateName()).not.toBe(firstName);
     expect(sim.certificates.has(firstName!)).toBe(false);
-    expect(sim.certificates.has('factory-default')).toBe(true); // never deleted: not ours
+    // The management server's built-in certificate is no config object; nothing but a certificate of ours was
+    // ever deleted.
+    expect(sim.configLog.filter((l) => l.startsWith('delete '))).toEqual([
+      `delete /config/shared/certificate/entry[@name='${firstName}']`,
+    ]);
     // Pinned to the key served now, validation off: after the commit the firewall presents the certificate this
     // session installed, which the session trusts (its key is the firewall's own), so the cleanup still runs.
     const secondName = sim.servedCertificateName();

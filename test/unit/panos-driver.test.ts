@@ -6,7 +6,7 @@ import type { CsrRequest, DriverSession, InstallReceipt } from '../../src/platfo
 import { panosDriver } from '../../src/platforms/panos/driver.ts';
 import { panos } from '../../src/platforms/panos/index.ts';
 import { TestCa } from '../helpers/test-ca.ts';
-import { PanosSimulator } from '../lab/panos/simulator.ts';
+import { PanosSimulator, type PanosSimulatorOptions } from '../lab/panos/simulator.ts';
 import { servedSpkiPin } from '../lab/pin.ts';
 
 /**
@@ -20,6 +20,12 @@ import { servedSpkiPin } from '../lab/pin.ts';
 const USERS = { admin: 'correct horse battery staple' };
 const PROFILE_XPATH = "/config/shared/ssl-tls-service-profile/entry[@name='ottr-mgmt']";
 const SYSTEM_XPATH = "/config/devices/entry[@name='localhost.localdomain']/deviceconfig/system";
+const SHOW_ADMINS = { type: 'op', cmd: '<show><admins></admins></show>' };
+const PARTIAL_COMMIT = {
+  type: 'commit',
+  action: 'partial',
+  cmd: '<commit><partial><admin><member>admin</member></admin></partial></commit>',
+};
 
 interface Seen {
   method: string;
@@ -40,8 +46,12 @@ afterEach(async () => {
 });
 
 /** A started simulator for `name` and the device file that reaches it (its factory key pinned). */
-async function firewall(name: string, users: Record<string, string> = USERS) {
-  const sim = new PanosSimulator(name, users);
+async function firewall(
+  name: string,
+  users: Record<string, string> = USERS,
+  simulator: PanosSimulatorOptions = {},
+) {
+  const sim = new PanosSimulator(name, users, simulator);
   await sim.start();
   sims.push(sim);
   const pin = await servedSpkiPin({ host: '127.0.0.1', port: sim.port, servername: name });
@@ -64,10 +74,11 @@ async function connect(
     credential?: string | ((sim: PanosSimulator) => string);
     routeOptions?: Record<string, unknown>;
     signal?: AbortSignal;
+    simulator?: PanosSimulatorOptions;
   } = {},
 ) {
   const name = 'fw-driver.example.com';
-  const { sim, device: base } = await firewall(name);
+  const { sim, device: base } = await firewall(name, USERS, options.simulator);
   const seen: Seen[] = [];
   const target = sim as unknown as { params(req: IncomingMessage, body: Buffer): URLSearchParams };
   const params = target.params.bind(sim);
@@ -161,16 +172,18 @@ describe('PAN-OS driver requests', () => {
         },
       });
       await session.precheck();
-      expect(seen.map(what)).toEqual(['op', 'config/get', 'config/get']);
+      // show system info, show admins (the key's admin), then the two nodes the rotation changes.
+      expect(seen.map(what)).toEqual(['op', 'op', 'config/get', 'config/get']);
       expect(seen[0]!.key).toBe(sim.apiKey);
     }
   });
 
-  it('precheck reads system info, the profile’s certificate and the management profile, in that order', async () => {
+  it('precheck reads system info, the key’s admin, the profile’s certificate and the management profile, in that order', async () => {
     const { session, seen } = await connect();
     await session.precheck();
     expect(seen.slice(1).map((s) => s.params)).toEqual([
       { type: 'op', cmd: '<show><system><info></info></system></show>' },
+      SHOW_ADMINS,
       { type: 'config', action: 'get', xpath: `${PROFILE_XPATH}/certificate` },
       { type: 'config', action: 'get', xpath: `${SYSTEM_XPATH}/ssl-tls-service-profile` },
     ]);
@@ -219,10 +232,8 @@ describe('PAN-OS driver requests', () => {
     const chain = await sign(await session.generateCsr(request()));
     const before = seen.length;
     const receipt = await session.install(chain, request());
-    expect(receipt).toEqual({
-      name: 'ottr-20261202-a1',
-      previous: { mgmtProfile: 'mgmt-default' },
-    });
+    // A firewall in its factory state: no profile bound, the management server's built-in certificate served.
+    expect(receipt).toEqual({ name: 'ottr-20261202-a1', previous: {} });
     const imported = seen[before]!;
     expect(imported.url).toBe(
       '/api/?type=import&category=certificate&certificate-name=ottr-20261202-a1&format=pem',
@@ -237,7 +248,8 @@ describe('PAN-OS driver requests', () => {
     const activation = seen.length;
     await session.activate(receipt);
     const after = seen.slice(activation);
-    expect(after.slice(0, 3).map((s) => s.params)).toEqual([
+    expect(after.slice(0, 5).map((s) => s.params)).toEqual([
+      { type: 'op', cmd: '<show><config-locks><vsys>all</vsys></config-locks></show>' },
       {
         type: 'config',
         action: 'set',
@@ -251,9 +263,10 @@ describe('PAN-OS driver requests', () => {
         xpath: SYSTEM_XPATH,
         element: '<ssl-tls-service-profile>ottr-mgmt</ssl-tls-service-profile>',
       },
-      { type: 'commit', cmd: '<commit></commit>' },
+      { type: 'op', cmd: '<show><commit-locks></commit-locks></show>' },
+      PARTIAL_COMMIT,
     ]);
-    expect(after.slice(3).map((s) => s.params)).toContainEqual({
+    expect(after.slice(5).map((s) => s.params)).toContainEqual({
       type: 'op',
       cmd: '<show><jobs><id>1</id></jobs></show>',
     });
@@ -263,15 +276,14 @@ describe('PAN-OS driver requests', () => {
   it('a second rotation records the first one’s certificate, and cleanup deletes only that one', async () => {
     const { sim, session, seen } = await connect();
     const first = await installAndActivate(session, request(undefined, 'ottr-1'));
-    await session.cleanup(first); // previous was the factory certificate, not ours: nothing deleted
+    await session.cleanup(first); // previous was the built-in certificate, no config object: nothing deleted
     expect(seen.filter((s) => s.params.action === 'delete')).toEqual([]);
-    expect(sim.certificates.has('factory-default')).toBe(true);
 
     const second = await installAndActivate(session, request(undefined, 'ottr-2'));
     expect(second.previous).toEqual({ certificate: 'ottr-1', mgmtProfile: 'ottr-mgmt' });
     const mark = seen.length;
     await session.cleanup(second);
-    expect(seen.slice(mark).map(what)).toEqual(expect.arrayContaining(['config/delete', 'commit']));
+    expect(seen.slice(mark).map(what)).toEqual(expect.arrayContaining(['config/delete', 'commit/partial']));
     expect(seen[mark]!.params).toEqual({
       type: 'config',
       action: 'delete',
@@ -289,14 +301,20 @@ describe('PAN-OS driver requests', () => {
     expect(seen.filter((s) => s.params.type !== 'keygen')).toEqual([]);
   });
 
-  it('rollback sets the previous certificate and management profile back and commits', async () => {
-    const { sim, session, seen } = await connect();
+  it('rollback reverts its admin’s changes, sets the previous certificate and management profile back and commits', async () => {
+    // An admin had bound a profile of their own (mgmt-default, certificate web-ui-cert) before Ottr's.
+    const { sim, session, seen } = await connect({ simulator: { adminProfile: true } });
     await installAndActivate(session, request(undefined, 'ottr-1'));
-    // The management interface used another profile before ours.
     const second = await installAndActivate(session, request(undefined, 'ottr-2'));
     const mark = seen.length;
     await session.rollback({ ...second, previous: { certificate: 'ottr-1', mgmtProfile: 'mgmt-default' } });
-    expect(seen.slice(mark, mark + 3).map((s) => s.params)).toEqual([
+    expect(seen.slice(mark).map((s) => s.params)).toEqual([
+      {
+        type: 'op',
+        cmd: '<revert><config><partial><admin><member>admin</member></admin></partial></config></revert>',
+      },
+      { type: 'config', action: 'get', xpath: `${PROFILE_XPATH}/certificate` },
+      { type: 'config', action: 'get', xpath: `${SYSTEM_XPATH}/ssl-tls-service-profile` },
       { type: 'config', action: 'set', xpath: PROFILE_XPATH, element: '<certificate>ottr-1</certificate>' },
       {
         type: 'config',
@@ -304,18 +322,20 @@ describe('PAN-OS driver requests', () => {
         xpath: SYSTEM_XPATH,
         element: '<ssl-tls-service-profile>mgmt-default</ssl-tls-service-profile>',
       },
-      { type: 'commit', cmd: '<commit></commit>' },
+      { type: 'op', cmd: '<show><commit-locks></commit-locks></show>' },
+      PARTIAL_COMMIT,
+      ...seen.slice(mark + 7).map((s) => s.params),
     ]);
-    expect(sim.servedCertificateName()).toBe('factory-default');
+    expect(seen.slice(mark + 7).every((s) => (s.params.cmd ?? '').startsWith('<show><jobs>'))).toBe(true);
+    expect(sim.servedCertificateName()).toBe('web-ui-cert');
   });
 
-  it('rollback without a previous certificate, on our own profile, only commits', async () => {
+  it('rollback with nothing to restore reverts its admin’s changes and commits nothing', async () => {
     const { session, seen } = await connect();
     await session.precheck();
     const mark = seen.length;
-    await session.rollback({ name: 'ottr-1', previous: { mgmtProfile: 'ottr-mgmt' } });
-    expect(seen[mark]!.params).toEqual({ type: 'commit', cmd: '<commit></commit>' });
-    expect(seen.slice(mark).some((s) => s.params.action === 'set')).toBe(false);
+    await session.rollback({ name: 'ottr-1', previous: {} });
+    expect(seen.slice(mark).map(what)).toEqual(['op', 'config/get', 'config/get']);
   });
 
   it('discard deletes the unused certificate entry and never fails', async () => {
@@ -453,8 +473,8 @@ describe('PAN-OS driver failures', () => {
       }
       handle(req, res, body);
     };
-    await session.rollback({ name: 'ottr-1', previous: {} });
-    expect(seen.map(what).filter((w) => w === 'op')).toEqual([]);
+    await session.cleanup({ name: 'ottr-2', previous: { certificate: 'ottr-1' } });
+    expect(seen.filter((s) => (s.params.cmd ?? '').startsWith('<show><jobs>'))).toEqual([]);
   });
 
   it('an aborted job sends nothing more', async () => {
@@ -494,6 +514,10 @@ function answer(sim: PanosSimulator, when: (params: URLSearchParams) => boolean,
     handle(req, res, body);
   };
 }
+
+/** A commit queued as job 1, whatever is pending. */
+const JOB_ONE =
+  '<response status="success"><result><msg><line>Commit job enqueued with jobid 1</line></msg><job>1</job></result></response>';
 
 /** A firewall whose keygen answers `xml`; connect() is what the test runs. */
 async function keygenAnswering(xml: string) {
@@ -593,18 +617,20 @@ describe('PAN-OS answers the simulator does not make on its own', () => {
 
   it('a commit that fails without details says its result', async () => {
     const { sim, session } = await connect();
+    answer(sim, (p) => p.get('type') === 'commit', JOB_ONE);
     answer(
       sim,
       (p) => (p.get('cmd') ?? '').startsWith('<show><jobs>'),
       '<response status="success"><result><job><id>1</id><status>FIN</status><result>FAIL</result></job></result></response>',
     );
-    await expect(session.rollback({ name: 'ottr-1', previous: {} })).rejects.toThrow(
-      new Error('commit 1 (rollback) failed: FAIL'),
+    await expect(session.cleanup({ name: 'ottr-2', previous: { certificate: 'ottr-1' } })).rejects.toThrow(
+      new Error('commit 1 (cleanup) failed: FAIL'),
     );
   });
 
   it('a job answer without a result is polled until the timeout, naming the step', async () => {
     const { sim, session } = await connect({ routeOptions: { commit_timeout: '1s' } });
+    answer(sim, (p) => p.get('type') === 'commit', JOB_ONE);
     answer(
       sim,
       (p) => (p.get('cmd') ?? '').startsWith('<show><jobs>'),
@@ -640,7 +666,7 @@ describe('PAN-OS answers the simulator does not make on its own', () => {
     );
     await session.precheck();
     const receipt = await session.install(await sign(await session.generateCsr(request())), request());
-    expect(receipt.previous).toEqual({ certificate: '0123', mgmtProfile: 'mgmt-default' });
+    expect(receipt.previous).toEqual({ certificate: '0123' });
   });
 
   it('a config answer without a result records no previous certificate', async () => {
@@ -659,7 +685,7 @@ describe('PAN-OS answers the simulator does not make on its own', () => {
       },
     });
     await session.precheck();
-    expect(seen.map(what)).toEqual(['op', 'config/get', 'config/get']);
+    expect(seen.map(what)).toEqual(['op', 'op', 'config/get', 'config/get']);
     expect(seen[0]!.key).toBe(sim.apiKey);
   });
 

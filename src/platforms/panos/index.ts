@@ -10,6 +10,8 @@ export interface PanosOptions {
   certificatePrefix: string;
   /** How long the commit job is polled before the step fails. */
   commitTimeoutMs: number;
+  /** How long another admin's config or commit lock, or commit in progress, is waited for before the step fails. */
+  lockTimeoutMs: number;
 }
 
 export const panos: PlatformManifest<PanosOptions> = {
@@ -34,12 +36,16 @@ export const panos: PlatformManifest<PanosOptions> = {
           pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$',
         },
         commit_timeout: durationSchema('How long to wait for the commit job, e.g. 10m.'),
+        lock_timeout: durationSchema(
+          'How long to wait while another admin holds a config or commit lock or runs a commit, e.g. 2m.',
+        ),
       },
     },
     parse: (raw) => ({
       sslTlsProfile: stringOption(raw, 'ssl_tls_profile', 'ottr-mgmt'),
       certificatePrefix: stringOption(raw, 'certificate_prefix', 'ottr'),
       commitTimeoutMs: durationOption(raw, 'commit_timeout', 600_000),
+      lockTimeoutMs: durationOption(raw, 'lock_timeout', 120_000),
     }),
   },
   aliases: {
