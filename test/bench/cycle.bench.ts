@@ -13,13 +13,13 @@ import { planInput } from '../../src/plan/input.ts';
 import { loadRepository } from '../../src/repository/load.ts';
 import { rotateMany } from '../../src/rotate/run.ts';
 import { secretMap } from '../../src/secrets/source.ts';
+import { type LinuxHost, startLinuxHost } from '../lab/devices/linux-host.ts';
+import { DELEGATE_ZONE, DELEGATE_ZONE_ID, LAB_CREDENTIALS } from '../lab/dns/lab.ts';
 import { F5Simulator } from '../lab/f5/simulator.ts';
+import { startIssuanceLab } from '../lab/issuance-lab.ts';
 import { LighthouseSimulator } from '../lab/lighthouse/simulator.ts';
 import { PanosSimulator } from '../lab/panos/simulator.ts';
 import { servedSpkiPin } from '../lab/pin.ts';
-import { type LinuxHost, startLinuxHost } from '../lab/devices/linux-host.ts';
-import { DELEGATE_ZONE, DELEGATE_ZONE_ID, LAB_CREDENTIALS } from '../lab/dns/lab.ts';
-import { startIssuanceLab } from '../lab/issuance-lab.ts';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 20);

@@ -10,15 +10,15 @@ import type { TlsEndpoint } from '../../src/verify/tls.ts';
 import { fetchServedChain } from '../../src/verify/tls.ts';
 import { stopActionProcesses } from '../helpers/action.ts';
 import { PROJECT_ROOT } from '../helpers/cli.ts';
-import { F5Simulator } from './f5/simulator.ts';
-import { LighthouseSimulator } from './lighthouse/simulator.ts';
-import { PanosSimulator } from './panos/simulator.ts';
-import { servedSpkiPin } from './pin.ts';
 import { type LinuxHost, startLinuxHost } from './devices/linux-host.ts';
 import { DELEGATE_ZONE_ID, LAB_CREDENTIALS } from './dns/lab.ts';
+import { F5Simulator } from './f5/simulator.ts';
 import { GitHubEmulator } from './github/emulator.ts';
 import { SlackReceiver } from './github/receiver.ts';
 import { type IssuanceLab, startIssuanceLab } from './issuance-lab.ts';
+import { LighthouseSimulator } from './lighthouse/simulator.ts';
+import { PanosSimulator } from './panos/simulator.ts';
+import { servedSpkiPin } from './pin.ts';
 import { SsmEmulator } from './ssm/emulator.ts';
 
 /** The password every lab appliance accepts for `admin` (the lab's secrets hold `admin:<it>`). */
