@@ -48,21 +48,21 @@ export interface GitHubContext {
   apiUrl: string;
   serverUrl: string;
   runUrl?: string;
-  /** The repository's default branch from the event payload ('main' when the event does not say). */
-  eventDefaultBranch: string;
+  /**
+   * The repository's default branch as the run tells it: the event payload's `repository.default_branch`, else,
+   * for a `schedule` event (whose payload is only `{schedule, workflow}`), GITHUB_REF: GitHub runs a scheduled
+   * workflow on the default branch's last commit ("Events that trigger workflows", docs.github.com). Absent
+   * when neither says: ask the API (repositoryDefaultBranch), never assume `main`.
+   */
+  eventDefaultBranch?: string;
 }
 
 export function githubContext(env: NodeJS.ProcessEnv): GitHubContext {
   const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
   if (!owner || !repo)
     throw new Error('GITHUB_REPOSITORY is not set (owner/repo); run this inside a workflow');
-  let event: { repository?: { default_branch?: string } } = {};
-  try {
-    if (env.GITHUB_EVENT_PATH) event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
-  } catch {
-    // an unreadable event payload: the default branch is taken to be main
-  }
   const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
+  const defaultBranch = eventDefaultBranch(env);
   return {
     owner,
     repo,
@@ -71,8 +71,58 @@ export function githubContext(env: NodeJS.ProcessEnv): GitHubContext {
     ...(env.GITHUB_RUN_ID
       ? { runUrl: `${serverUrl}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}` }
       : {}),
-    eventDefaultBranch: event.repository?.default_branch || 'main',
+    ...(defaultBranch ? { eventDefaultBranch: defaultBranch } : {}),
   };
+}
+
+function eventDefaultBranch(env: NodeJS.ProcessEnv): string | undefined {
+  let event: unknown;
+  try {
+    if (env.GITHUB_EVENT_PATH) event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
+  } catch {
+    // an unreadable event payload says nothing about the default branch
+  }
+  const fromPayload = (event as { repository?: { default_branch?: unknown } } | null)?.repository
+    ?.default_branch;
+  if (typeof fromPayload === 'string' && fromPayload) return fromPayload;
+  const ref = env.GITHUB_REF ?? '';
+  if (env.GITHUB_EVENT_NAME === 'schedule' && ref.startsWith('refs/heads/'))
+    return ref.slice('refs/heads/'.length) || undefined;
+  return undefined;
+}
+
+/** The one call repositoryDefaultBranch makes (repos/get); an Octokit from @actions/github has it. */
+export interface RepositoryReader {
+  rest: {
+    repos: {
+      get(params: { owner: string; repo: string }): Promise<{ data: { default_branch: string } }>;
+    };
+  };
+}
+
+/**
+ * The default branch to publish onto: the one the run already knows (the `base` input or the event), else the
+ * repository's as the API tells it (GET /repos/{owner}/{repo}, readable with any token's metadata permission).
+ */
+export async function repositoryDefaultBranch(
+  known: string | undefined,
+  octokit: RepositoryReader,
+  where: { owner: string; repo: string },
+): Promise<string> {
+  if (known) return known;
+  let answer: string | undefined;
+  try {
+    answer = (await octokit.rest.repos.get({ owner: where.owner, repo: where.repo })).data.default_branch;
+  } catch (error) {
+    throw new Error(
+      `the event does not name the default branch and the API did not either (${(error as Error).message}); set the input base`,
+    );
+  }
+  if (!answer)
+    throw new Error(
+      'the event does not name the default branch and the API did not either; set the input base',
+    );
+  return answer;
 }
 
 /** The token input of an action that writes to GitHub; required unless it is a dry run. */

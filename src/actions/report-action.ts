@@ -6,11 +6,21 @@ import { DEFAULT_ROTATIONS_BRANCH, type MergeMethod } from '../gitops/pull-reque
 import { type ReportJobInput, reportJob } from '../jobs/report-job.ts';
 import { REPORT_SECRET_SLOTS } from '../secrets/job-secrets.ts';
 import type { SecretSource } from '../secrets/source.ts';
-import { flag, githubContext, githubToken, jobSecrets, list, text } from './inputs.ts';
+import {
+  flag,
+  githubContext,
+  githubToken,
+  jobSecrets,
+  list,
+  repositoryDefaultBranch,
+  text,
+} from './inputs.ts';
 
 /** The report action's inputs and the run's context, read once: the job's input, less the clients made from it. */
-export interface ReportInputs extends Omit<ReportJobInput, 'octokit' | 'secrets'> {
+export interface ReportInputs extends Omit<ReportJobInput, 'octokit' | 'secrets' | 'defaultBranch'> {
   apiUrl: string;
+  /** The `base` input, else the event's default branch; absent when neither names it (main asks the API). */
+  defaultBranch?: string;
 }
 
 export function reportInputs(env: NodeJS.ProcessEnv): ReportInputs {
@@ -19,6 +29,7 @@ export function reportInputs(env: NodeJS.ProcessEnv): ReportInputs {
   if (!['', 'false', 'true', 'merge', 'squash', 'rebase'].includes(autoMerge))
     throw new Error(`input auto-merge must be false, true, merge, squash or rebase, not "${autoMerge}"`);
   const dryRun = flag('dry-run');
+  const defaultBranch = text('base') || github.eventDefaultBranch;
   return {
     root: text('root') || '.',
     resultsDir: text('results-dir') || 'ottr-results',
@@ -27,7 +38,7 @@ export function reportInputs(env: NodeJS.ProcessEnv): ReportInputs {
     dashboardDir: text('dashboard-dir') || 'ottr-dashboard',
     token: githubToken(dryRun),
     branch: text('branch') || DEFAULT_ROTATIONS_BRANCH,
-    defaultBranch: text('base') || github.eventDefaultBranch,
+    ...(defaultBranch ? { defaultBranch } : {}),
     labels: list('labels'),
     autoMerge:
       autoMerge === '' || autoMerge === 'false'
@@ -66,8 +77,13 @@ export async function main(): Promise<void> {
   const inputs = reportInputs(process.env);
   const secrets = reportSecrets(process.env);
   const octokit = inputs.token ? getOctokit(inputs.token, { baseUrl: inputs.apiUrl }) : undefined;
+  // Only a publishing run needs the default branch; a dry run never asks the API for it.
+  const defaultBranch =
+    octokit && !inputs.dryRun
+      ? await repositoryDefaultBranch(inputs.defaultBranch, octokit, inputs)
+      : (inputs.defaultBranch ?? '');
   const outcome = await reportJob(
-    { ...inputs, ...(octokit ? { octokit } : {}), secrets },
+    { ...inputs, defaultBranch, ...(octokit ? { octokit } : {}), secrets },
     { secret: (value) => core.setSecret(value) },
   );
   const { rotated, failed } = outcome;

@@ -20,7 +20,7 @@ import {
 } from '../sync/propose-sync.ts';
 import { writeProposedFiles } from '../sync/proposed-files.ts';
 import type { Candidate, PlanOptions } from '../sync/sync-plan.ts';
-import { flag, githubContext, githubToken, list, text } from './inputs.ts';
+import { flag, githubContext, githubToken, list, repositoryDefaultBranch, text } from './inputs.ts';
 
 export const DEFAULT_ONBOARDING_BRANCH = 'ottr/onboarding';
 
@@ -36,7 +36,8 @@ export interface SyncInputs {
   sourceName: string;
   token: string;
   branch: string;
-  defaultBranch: string;
+  /** The `base` input, else the event's default branch; absent when neither names it (sync asks the API). */
+  defaultBranch?: string;
   labels: string[];
   dryRun: boolean;
   owner: string;
@@ -59,6 +60,7 @@ export function syncInputs(env: NodeJS.ProcessEnv): SyncInputs {
       'input region is empty and AWS_REGION is not set (aws-actions/configure-aws-credentials sets it)',
     );
   const dryRun = flag('dry-run');
+  const defaultBranch = text('base') || github.eventDefaultBranch;
   return {
     root: text('root') || '.',
     source,
@@ -68,7 +70,7 @@ export function syncInputs(env: NodeJS.ProcessEnv): SyncInputs {
     sourceName: text('source-name') || 'cmdb',
     token: githubToken(dryRun),
     branch: text('branch') || DEFAULT_ONBOARDING_BRANCH,
-    defaultBranch: text('base') || github.eventDefaultBranch,
+    ...(defaultBranch ? { defaultBranch } : {}),
     labels: list('labels'),
     dryRun,
     owner: github.owner,
@@ -117,9 +119,10 @@ export async function sync(inputs: SyncInputs, env: NodeJS.ProcessEnv): Promise<
   let proposal = await proposeSync(inputs.root, candidates, options);
   let pullRequest: BranchPublishResult | undefined;
   if (!inputs.dryRun) {
+    const octokit = getOctokit(inputs.token, { baseUrl: inputs.apiUrl });
     pullRequest = await publishBranch({
       repoDir: inputs.root,
-      defaultBranch: inputs.defaultBranch,
+      defaultBranch: await repositoryDefaultBranch(inputs.defaultBranch, octokit, inputs),
       branch: inputs.branch,
       async apply(dir) {
         proposal = await proposeSync(dir, candidates, options);
@@ -133,7 +136,7 @@ export async function sync(inputs: SyncInputs, env: NodeJS.ProcessEnv): Promise<
           .join('\n')}${inputs.runUrl ? `\n\nRun: ${inputs.runUrl}` : ''}`;
       },
       pullRequest: () => onboardingPullRequest(proposal, inputs.runUrl ? { runUrl: inputs.runUrl } : {}),
-      octokit: getOctokit(inputs.token, { baseUrl: inputs.apiUrl }),
+      octokit,
       owner: inputs.owner,
       repo: inputs.repo,
       labels: inputs.labels,

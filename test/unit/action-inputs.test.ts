@@ -8,6 +8,8 @@ import {
   githubToken,
   jobSecrets,
   list,
+  type RepositoryReader,
+  repositoryDefaultBranch,
   runAction,
   text,
 } from '../../src/actions/inputs.ts';
@@ -130,13 +132,12 @@ describe('githubContext', () => {
     });
   });
 
-  it('defaults to github.com and main, without a run URL when there is no run', () => {
+  it('defaults to github.com, without a run URL when there is no run, and names no default branch it was not told', () => {
     expect(githubContext({ GITHUB_REPOSITORY: 'acme/pki' })).toEqual({
       owner: 'acme',
       repo: 'pki',
       apiUrl: 'https://api.github.com',
       serverUrl: 'https://github.com',
-      eventDefaultBranch: 'main',
     });
   });
 
@@ -144,15 +145,94 @@ describe('githubContext', () => {
     ['an unreadable event', '{not json'],
     ['an event without a repository', '{}'],
     ['an empty default branch', '{"repository": {"default_branch": ""}}'],
-  ])('%s means main', (_what, text) => {
+    ['a null event', 'null'],
+  ])('%s names no default branch (never a guessed main)', (_what, text) => {
     expect(
       githubContext({ GITHUB_REPOSITORY: 'acme/pki', GITHUB_EVENT_PATH: event(text) }).eventDefaultBranch,
-    ).toBe('main');
+    ).toBeUndefined();
+  });
+
+  // A scheduled run's payload as GitHub sends it: the cron line and the workflow file, no repository object.
+  // GitHub runs it on the default branch: GITHUB_REF is refs/heads/<default branch> ("Events that trigger
+  // workflows", docs.github.com, schedule: GITHUB_SHA "Last commit on default branch", GITHUB_REF "Default branch").
+  const schedulePayload = '{"schedule": "43 6 * * 1", "workflow": ".github/workflows/sync.yml"}';
+
+  it("takes a scheduled run's default branch from GITHUB_REF, its payload having no repository", () => {
+    expect(
+      githubContext({
+        GITHUB_REPOSITORY: 'acme/pki',
+        GITHUB_EVENT_NAME: 'schedule',
+        GITHUB_REF: 'refs/heads/trunk',
+        GITHUB_EVENT_PATH: event(schedulePayload),
+      }).eventDefaultBranch,
+    ).toBe('trunk');
+  });
+
+  it("prefers the payload's repository to GITHUB_REF (a dispatch may run on any branch)", () => {
+    expect(
+      githubContext({
+        GITHUB_REPOSITORY: 'acme/pki',
+        GITHUB_EVENT_NAME: 'workflow_dispatch',
+        GITHUB_REF: 'refs/heads/feature',
+        GITHUB_EVENT_PATH: event(
+          '{"inputs": {}, "ref": "refs/heads/feature", "repository": {"default_branch": "trunk"}}',
+        ),
+      }).eventDefaultBranch,
+    ).toBe('trunk');
+  });
+
+  it.each([
+    ['a push to another branch', 'push', 'refs/heads/feature'],
+    ['a pull request', 'pull_request', 'refs/pull/7/merge'],
+    ['a schedule with a tag ref', 'schedule', 'refs/tags/v1'],
+    ['a schedule without GITHUB_REF', 'schedule', undefined],
+  ])('does not take GITHUB_REF for the default branch on %s', (_what, eventName, ref) => {
+    expect(
+      githubContext({
+        GITHUB_REPOSITORY: 'acme/pki',
+        GITHUB_EVENT_NAME: eventName,
+        ...(ref === undefined ? {} : { GITHUB_REF: ref }),
+        GITHUB_EVENT_PATH: event(eventName === 'schedule' ? schedulePayload : '{}'),
+      }).eventDefaultBranch,
+    ).toBeUndefined();
   });
 
   it.each([undefined, '', 'acme', '/pki', 'acme/'])('refuses GITHUB_REPOSITORY %j', (repository) => {
     expect(() => githubContext(repository === undefined ? {} : { GITHUB_REPOSITORY: repository })).toThrow(
       new Error('GITHUB_REPOSITORY is not set (owner/repo); run this inside a workflow'),
+    );
+  });
+});
+
+describe('repositoryDefaultBranch', () => {
+  const where = { owner: 'acme', repo: 'pki' };
+  const api = (get: RepositoryReader['rest']['repos']['get']) => {
+    const spy = vi.fn(get);
+    return { octokit: { rest: { repos: { get: spy } } }, spy };
+  };
+
+  it('keeps the branch the run already knows, without asking the API', async () => {
+    const { octokit, spy } = api(async () => ({ data: { default_branch: 'other' } }));
+    await expect(repositoryDefaultBranch('trunk', octokit, where)).resolves.toBe('trunk');
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it('asks the API (repos/get) when the event did not say', async () => {
+    const { octokit, spy } = api(async () => ({ data: { default_branch: 'trunk' } }));
+    await expect(repositoryDefaultBranch(undefined, octokit, where)).resolves.toBe('trunk');
+    expect(spy).toHaveBeenCalledWith({ owner: 'acme', repo: 'pki' });
+  });
+
+  it('fails clearly, naming the base input, when the API cannot tell either', async () => {
+    const { octokit } = api(async () => {
+      throw new Error('Not Found');
+    });
+    await expect(repositoryDefaultBranch(undefined, octokit, where)).rejects.toThrow(
+      'the event does not name the default branch and the API did not either (Not Found); set the input base',
+    );
+    const empty = api(async () => ({ data: { default_branch: '' } }));
+    await expect(repositoryDefaultBranch(undefined, empty.octokit, where)).rejects.toThrow(
+      /set the input base/,
     );
   });
 });
