@@ -186,13 +186,33 @@ export class Git {
     expected: string | undefined,
   ): Promise<void> {
     const ref = `refs/heads/${branch}`;
-    await this.run([
-      'push',
-      '--quiet',
-      '--no-verify',
-      `--force-with-lease=${ref}:${expected ?? ''}`,
-      remote,
-      `${source}:${ref}`,
-    ]);
+    try {
+      await this.run([
+        'push',
+        '--quiet',
+        '--no-verify',
+        `--force-with-lease=${ref}:${expected ?? ''}`,
+        remote,
+        `${source}:${ref}`,
+      ]);
+    } catch (error) {
+      throw workflowPushRefusal(error, branch) ?? error;
+    }
   }
+}
+
+const WORKFLOWS_REFUSAL =
+  /refusing to allow an? (?:GitHub App|OAuth App)[^\n]*workflow `([^`]+)`[^\n]*without `workflows?` (?:permission|scope)/;
+
+/**
+ * GitHub refuses a push by a token without the `workflows` permission when it would create or update a file
+ * under `.github/workflows/`: the error names the file and what to change, the git stderr is kept.
+ */
+export function workflowPushRefusal(error: unknown, branch: string): GitError | undefined {
+  if (!(error instanceof GitError)) return undefined;
+  const file = WORKFLOWS_REFUSAL.exec(error.stderr)?.[1];
+  if (!file) return undefined;
+  const refusal = new GitError(error.args, error.exitCode, error.stderr);
+  refusal.message = `GitHub refused the push to ${branch}: it would create or update the workflow ${file} and the token has no \`workflows\` permission. The branch is rebuilt on the newest default branch, so this means the pushed commits change ${file} or the default branch moved during the run; only a GitHub App granted "Workflows: read and write" may push that (a workflow's GITHUB_TOKEN never can).`;
+  return refusal;
 }

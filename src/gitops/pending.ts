@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import type { GitHubClient } from '../github/github-client.ts';
+import { withRateLimitRetries } from '../github/retry.ts';
 import type { CertificateRecord } from '../model/types.ts';
 import type { DeviceRecord } from '../repository/device-file.ts';
 import { Git } from './git.ts';
@@ -20,6 +21,7 @@ export async function botStatus(
   botLogin: string,
 ): Promise<{ found: boolean; others: string[] }> {
   const others = new Set<string>();
+  withRateLimitRetries(octokit);
   for await (const page of octokit.paginate.iterator(octokit.rest.repos.listCommitStatusesForRef, {
     owner: target.owner,
     repo: target.repo,

@@ -19,10 +19,12 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
 import type { GitHubClient } from '../github/github-client.ts';
+import { missingPermissionHint, withRateLimitRetries } from '../github/retry.ts';
 import type { RotationResult } from '../model/results.ts';
 import type { CertificateRecord } from '../model/types.ts';
 import { loadRepository } from '../repository/load.ts';
 import { writeFileAtomic } from '../util/files.ts';
+import { retry } from '../util/poll.ts';
 import { applyCertificate, applyResults } from './apply-results.ts';
 import { Git, type GitOptions } from './git.ts';
 import { renderPullRequest } from './pr-body.ts';
@@ -188,6 +190,61 @@ async function findOpenPullRequest(
   return data[0];
 }
 
+const ACTIONS_MAY_NOT_CREATE_PULL_REQUESTS = /not permitted to create or approve pull requests/i;
+
+/**
+ * Right after a push GitHub may not see the new head yet and answers 422 "No commits between <base> and <head>"
+ * (or `field: head, code: invalid`); a few short tries later it does.
+ */
+function headNotVisibleYet(error: unknown): boolean {
+  const e = error as {
+    status?: number;
+    message?: string;
+    response?: { data?: { errors?: { message?: string; field?: string; code?: string }[] } };
+  } | null;
+  if (e?.status !== 422) return false;
+  const errors = e.response?.data?.errors ?? [];
+  return (
+    /No commits between/i.test(e.message ?? '') ||
+    errors.some(
+      (x) => /No commits between/i.test(x.message ?? '') || (x.field === 'head' && x.code === 'invalid'),
+    )
+  );
+}
+
+/** pulls.create with its failures turned into what the person reading the log must do. */
+async function createPullRequest(
+  options: Pick<BranchPublishOptions, 'octokit' | 'owner' | 'repo' | 'defaultBranch'>,
+  branch: string,
+  text: { title: string; body: string },
+) {
+  const { octokit, owner, repo } = options;
+  try {
+    return await retry(
+      () =>
+        octokit.rest.pulls.create({
+          owner,
+          repo,
+          head: branch,
+          base: options.defaultBranch,
+          title: text.title,
+          body: text.body,
+          maintainer_can_modify: false,
+        }),
+      { attempts: 4, baseMs: 250, capMs: 2000, retryable: headNotVisibleYet },
+    );
+  } catch (error) {
+    if (httpStatus(error) === 403 && ACTIONS_MAY_NOT_CREATE_PULL_REQUESTS.test((error as Error).message))
+      throw Object.assign(
+        new Error(
+          `GitHub refused to open the pull request for ${branch}: the repository (or its organisation) does not let GitHub Actions create pull requests. Enable Settings → Actions → General → Workflow permissions → "Allow GitHub Actions to create and approve pull requests", or publish with a GitHub App token. (${(error as Error).message})`,
+        ),
+        { status: 403, cause: error },
+      );
+    throw error;
+  }
+}
+
 async function createOrUpdatePullRequest(
   options: Pick<BranchPublishOptions, 'octokit' | 'owner' | 'repo' | 'defaultBranch'>,
   branch: string,
@@ -197,15 +254,7 @@ async function createOrUpdatePullRequest(
   const { octokit, owner, repo } = options;
   if (!existing) {
     try {
-      const { data } = await octokit.rest.pulls.create({
-        owner,
-        repo,
-        head: branch,
-        base: options.defaultBranch,
-        title: text.title,
-        body: text.body,
-        maintainer_can_modify: false,
-      });
+      const { data } = await createPullRequest(options, branch, text);
       return { pull: data, created: true };
     } catch (error) {
       // Another run opened it in the meantime (GitHub answers 422 "A pull request already exists").
@@ -304,6 +353,7 @@ export async function publishBranch(options: BranchPublishOptions): Promise<Bran
   const remote = options.remote ?? 'origin';
   const { branch } = options;
   const git = new Git(options.repoDir, options.git);
+  withRateLimitRetries(options.octokit);
 
   const branchExists = (await git.remoteBranchSha(remote, branch)) !== undefined;
   await git.fetch(remote, branchExists ? [options.defaultBranch, branch] : [options.defaultBranch]);
@@ -338,6 +388,25 @@ export async function publishBranch(options: BranchPublishOptions): Promise<Bran
   else await git.pushWithLease(remote, commit!, branch, previous);
 
   const text = typeof options.pullRequest === 'function' ? options.pullRequest() : options.pullRequest;
+  try {
+    return await openPullRequest(options, { branch, text, unchanged, changedFiles, commit });
+  } catch (error) {
+    throw missingPermissionHint(error, 'pull-requests:write') ?? error;
+  }
+}
+
+/** The API half of `publishBranch`, once the branch is pushed (or found unchanged). */
+async function openPullRequest(
+  options: BranchPublishOptions,
+  pushed: {
+    branch: string;
+    text: PullRequestText;
+    unchanged: boolean;
+    changedFiles: string[];
+    commit: string | undefined;
+  },
+): Promise<BranchPublishResult> {
+  const { branch, text, unchanged, changedFiles, commit } = pushed;
   const existing = await findOpenPullRequest(options, branch);
   // Same content as last time and its pull request still open: leave it exactly as it is.
   if (unchanged && existing) {

@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { GitHubClient } from '../github/github-client.ts';
+import { missingPermissionHint, withRateLimitRetries } from '../github/retry.ts';
 import type { RotationResult } from '../model/results.ts';
 import { postJson } from './post.ts';
 
@@ -61,6 +62,7 @@ export interface EventOutcome {
  */
 export async function sendRotationEvents(options: EventOptions): Promise<EventOutcome> {
   const outcome: EventOutcome = { dispatched: [], delivered: [], errors: [] };
+  if (options.dispatch) withRateLimitRetries(options.dispatch.octokit);
   for (const result of options.results) {
     const payload = rotatedEventPayload(result);
     if (!payload) continue;
@@ -79,7 +81,7 @@ export async function sendRotationEvents(options: EventOptions): Promise<EventOu
         outcome.errors.push({
           device: payload.system_name,
           channel: 'repository_dispatch',
-          message: `GitHub answered ${status ?? 'no status'}: ${(error as Error).message.split('\n')[0]}`,
+          message: `GitHub answered ${status ?? 'no status'}: ${(missingPermissionHint(error, 'contents:write') ?? (error as Error)).message.split('\n')[0]}`,
         });
       }
     }

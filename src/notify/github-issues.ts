@@ -6,6 +6,8 @@
  */
 
 import type { GitHubClient } from '../github/github-client.ts';
+import { ensureLabel } from '../github/labels.ts';
+import { missingPermissionHint, withRateLimitRetries } from '../github/retry.ts';
 import type { RotationResult } from '../model/results.ts';
 import type { Device } from '../model/types.ts';
 import { escapeTableCell, formatExpiry, markdownLink } from '../util/markdown-escape.ts';
@@ -15,6 +17,21 @@ export const FAILURE_LABEL = 'ottr-rotation-failure';
 const SYSTEM_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const MARKER = /<!-- ottr-device: ([a-z0-9][a-z0-9._-]{0,62}) -->/;
 const MAX_MESSAGE = 4000;
+
+/** How FAILURE_LABEL is created when the repository does not have it yet. */
+const FAILURE_LABEL_SPEC = {
+  name: FAILURE_LABEL,
+  color: 'b60205',
+  description: 'Ottr could not rotate this device certificate',
+};
+
+/** GitHub answers 410 "Issues are disabled for this repo" when Settings → Features → Issues is off. */
+function issuesDisabled(error: unknown): boolean {
+  return (error as { status?: unknown } | null)?.status === 410;
+}
+
+const ISSUES_DISABLED_MESSAGE =
+  'issues are disabled for this repository (GitHub answered 410): no failure issue was opened, commented or closed; enable Settings → General → Features → Issues or set settings.notifications.github_issues to false';
 
 export function failureIssueTitle(systemName: string): string {
   return `ottr: rotation failing for ${systemName}`;
@@ -130,6 +147,7 @@ async function openIssuesByDevice(options: IssueSyncOptions): Promise<Map<string
 export async function syncFailureIssues(options: IssueSyncOptions): Promise<IssueSyncSummary> {
   const summary: IssueSyncSummary = { opened: [], commented: [], closed: [], errors: [] };
   const { octokit, owner, repo } = options;
+  withRateLimitRetries(octokit);
   // A device with several results (shards retried, say) is judged by its last one.
   const latest = new Map<string, RotationResult>();
   for (const result of options.results) if (!result.dry_run) latest.set(result.system_name, result);
@@ -140,11 +158,15 @@ export async function syncFailureIssues(options: IssueSyncOptions): Promise<Issu
   try {
     open = await openIssuesByDevice(options);
   } catch (error) {
-    summary.errors.push({ device: '*', message: `listing open issues: ${(error as Error).message}` });
+    const message = issuesDisabled(error)
+      ? ISSUES_DISABLED_MESSAGE
+      : `listing open issues: ${(error as Error).message}`;
+    summary.errors.push({ device: '*', message });
     return summary;
   }
   const devices = new Map((options.devices ?? []).map((d) => [d.system_name, d]));
   const labels = [...new Set([FAILURE_LABEL, ...(options.labels ?? [])])];
+  let labelEnsured = false;
 
   for (const result of relevant) {
     const name = result.system_name;
@@ -171,6 +193,13 @@ export async function syncFailureIssues(options: IssueSyncOptions): Promise<Issu
         });
         summary.closed.push({ device: name, number });
       } else if (number === undefined) {
+        if (!labelEnsured) {
+          labelEnsured = true;
+          await ensureLabel(octokit, { owner, repo }, FAILURE_LABEL_SPEC).catch((error: unknown) => {
+            // GitHub creates a missing label on the issue anyway, only without its color and description.
+            if (issuesDisabled(error)) throw error;
+          });
+        }
         const { data } = await octokit.rest.issues.create({
           owner,
           repo,
@@ -189,7 +218,12 @@ export async function syncFailureIssues(options: IssueSyncOptions): Promise<Issu
         summary.commented.push({ device: name, number });
       }
     } catch (error) {
-      summary.errors.push({ device: name, message: (error as Error).message });
+      if (issuesDisabled(error)) {
+        summary.errors.push({ device: '*', message: ISSUES_DISABLED_MESSAGE });
+        return summary;
+      }
+      const message = missingPermissionHint(error, 'issues:write')?.message ?? (error as Error).message;
+      summary.errors.push({ device: name, message });
     }
   }
   return summary;

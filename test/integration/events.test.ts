@@ -46,6 +46,28 @@ afterAll(async () => {
 });
 
 describe('follow-on events after a run', () => {
+  it('a token without contents: write gets 403 and the error names the permission; nothing is thrown', async () => {
+    github.tokens.add('read-only');
+    github.permissions.set('read-only', { contents: 'read' });
+    const outcome = await sendRotationEvents({
+      results: [rotated('fw-9')],
+      dispatch: { octokit: getOctokit('read-only', { baseUrl: github.url }), owner: 'acme', repo: 'pki' },
+    });
+    expect(outcome.dispatched).toEqual([]);
+    expect(outcome.errors).toEqual([
+      {
+        device: 'fw-9',
+        channel: 'repository_dispatch',
+        message: expect.stringMatching(
+          /^GitHub answered 403: .*permissions: contents: write.*Resource not accessible by integration/,
+        ),
+      },
+    ]);
+    expect(
+      github.dispatches.some((d) => (d.client_payload as { system_name?: string }).system_name === 'fw-9'),
+    ).toBe(false);
+  });
+
   it('one repository_dispatch and one signed webhook per rotated device, none for failures', async () => {
     const octokit = getOctokit('t0ken', { baseUrl: github.url });
     const outcome = await sendRotationEvents({

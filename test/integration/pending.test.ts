@@ -153,6 +153,25 @@ describe('certificates awaiting the merge of the rotations pull request', () => 
     expect(app.pendingTrust.trusted).toBe(true);
   });
 
+  it('a plan token without statuses: read cannot check: ignored with a warning; a rate limit is waited out', async () => {
+    const NO_STATUSES = 'ghs_aPlanTokenWithoutStatuses00000001';
+    github.tokens.add(NO_STATUSES);
+    github.permissions.set(NO_STATUSES, { contents: 'read' });
+    const refused = await planRun(settings('refs/heads/ottr/rotations', NO_STATUSES));
+    expect(refused.pendingTrust).toMatchObject({ trusted: false, level: 'warning' });
+    expect(refused.pendingTrust.message).toMatch(
+      /could not be read \(Resource not accessible by integration/,
+    );
+
+    git('checkout', '--quiet', '-b', 'ottr/limited', 'ottr/rotations');
+    git('commit', '--quiet', '--allow-empty', '-m', 'limited head');
+    git('checkout', '--quiet', 'main');
+    await stamp('ottr/limited');
+    github.rateLimitNext('secondary', { method: 'GET', path: /\/statuses$/, seconds: 0, status: 429 });
+    const waited = await planRun(settings('refs/heads/ottr/limited'));
+    expect(waited.pendingTrust.trusted).toBe(true);
+  });
+
   it('the emulator answers the statuses API as GitHub does', async () => {
     const api = getOctokit(COLLEAGUE_TOKEN, { baseUrl: github.url }).rest.repos;
     const head = git('rev-parse', 'ottr/rotations').trim();

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { installWorkflowPushGuard } from './workflow-guard.ts';
 
 const DOCS = 'https://docs.github.com/rest';
 const BOT = { login: 'ottr-lab[bot]', id: 1, type: 'Bot' };
@@ -42,8 +43,38 @@ export interface EmulatedRepo {
   /** When set, pull requests are checked against the branches of this (bare) git repository. */
   gitDir?: string;
   autoMergeAllowed: boolean;
+  /**
+   * Settings → Actions → General → "Allow GitHub Actions to create and approve pull requests". When false the
+   * workflow's GITHUB_TOKEN (DEFAULT_TOKEN_LOGIN) gets 403 on POST /pulls (see BEHAVIOUR.md).
+   */
+  actionsCanCreatePullRequests: boolean;
+  /** Settings → Features → Issues. When false every issue endpoint answers 410 "Issues are disabled for this repo". */
+  hasIssues: boolean;
+  /** Labels by lower-cased name (GitHub's label names are unique regardless of case). */
+  labels: Map<string, EmulatedLabel>;
   nextNumber: number;
 }
+
+export interface EmulatedLabel {
+  name: string;
+  color: string;
+  description: string | null;
+}
+
+/** A GitHub App / GITHUB_TOKEN permission (the `permissions:` keys of a workflow job). */
+export type PermissionScope =
+  | 'actions'
+  | 'checks'
+  | 'contents'
+  | 'deployments'
+  | 'id-token'
+  | 'issues'
+  | 'metadata'
+  | 'pull-requests'
+  | 'statuses'
+  | 'workflows';
+export type PermissionLevel = 'read' | 'write' | 'none';
+export type TokenPermissions = Partial<Record<PermissionScope, PermissionLevel>>;
 
 /** A commit status (GitHub's `status` schema), as created through POST /repos/{owner}/{repo}/statuses/{sha}. */
 export interface EmulatedStatus {
@@ -70,7 +101,11 @@ interface Fault {
   method?: string;
   path?: RegExp;
   times: number;
+  body?: Record<string, unknown>;
+  headers?: Record<string, string>;
 }
+
+const PERMISSIONS_DOCS = 'https://docs.github.com/rest/overview/permissions-required-for-github-apps';
 
 class HttpError extends Error {
   constructor(
@@ -108,6 +143,12 @@ export class GitHubEmulator {
   readonly logins = new Map<string, string>();
   /** Commit statuses, oldest first. */
   readonly statuses: EmulatedStatus[] = [];
+  /**
+   * The permissions of each token (a job's `permissions:` or an App installation's). A token not named here may
+   * do everything, so tests that do not care stay as they were; a named one gets 403 "Resource not accessible by
+   * integration" for any call its permissions do not cover. `metadata: read` is always granted, as on GitHub.
+   */
+  readonly permissions = new Map<string, TokenPermissions>();
   private faults: Fault[] = [];
   private nextId = 1000;
   private clock = Date.parse('2026-11-23T06:00:00Z');
@@ -119,12 +160,26 @@ export class GitHubEmulator {
   addRepo(
     owner: string,
     name: string,
-    options: { gitDir?: string; autoMergeAllowed?: boolean } = {},
+    options: {
+      gitDir?: string;
+      autoMergeAllowed?: boolean;
+      actionsCanCreatePullRequests?: boolean;
+      hasIssues?: boolean;
+      /**
+       * Refuse pushes to `gitDir` that change `.github/workflows/` as GitHub refuses them for a token without the
+       * `workflows` permission (installWorkflowPushGuard).
+       */
+      guardWorkflowPushes?: boolean;
+    } = {},
   ): EmulatedRepo {
+    if (options.guardWorkflowPushes && options.gitDir) installWorkflowPushGuard(options.gitDir);
     const repo: EmulatedRepo = {
       owner,
       name,
       autoMergeAllowed: options.autoMergeAllowed ?? true,
+      actionsCanCreatePullRequests: options.actionsCanCreatePullRequests ?? true,
+      hasIssues: options.hasIssues ?? true,
+      labels: new Map(),
       nextNumber: 1,
       ...(options.gitDir ? { gitDir: options.gitDir } : {}),
     };
@@ -133,8 +188,64 @@ export class GitHubEmulator {
   }
 
   /** The next `times` requests matching `method`/`path` get `status` with GitHub's error body. */
-  failNext(status: number, match: { method?: string; path?: RegExp; times?: number } = {}): void {
+  failNext(
+    status: number,
+    match: {
+      method?: string;
+      path?: RegExp;
+      times?: number;
+      /** The answer's body instead of GitHub's generic error body. */
+      body?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    } = {},
+  ): void {
     this.faults.push({ status, times: match.times ?? 1, ...match });
+  }
+
+  /**
+   * The next `times` matching requests hit a rate limit as GitHub answers it: `secondary` is 403 (or 429) with
+   * `retry-after` seconds; `primary` is 403 with `x-ratelimit-remaining: 0` and `x-ratelimit-reset` (epoch seconds)
+   * `seconds` from now.
+   */
+  rateLimitNext(
+    kind: 'secondary' | 'primary',
+    match: { method?: string; path?: RegExp; times?: number; status?: 403 | 429; seconds?: number } = {},
+  ): void {
+    const seconds = match.seconds ?? 1;
+    const status = match.status ?? 403;
+    const headers: Record<string, string> =
+      kind === 'secondary'
+        ? { 'retry-after': String(seconds) }
+        : {
+            'x-ratelimit-limit': '5000',
+            'x-ratelimit-remaining': '0',
+            'x-ratelimit-used': '5000',
+            'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + seconds),
+            'x-ratelimit-resource': 'core',
+          };
+    const message =
+      kind === 'secondary'
+        ? 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:LAB.'
+        : 'API rate limit exceeded for installation ID 1.';
+    const documentation_url =
+      kind === 'secondary'
+        ? 'https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits'
+        : 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit';
+    this.failNext(status, {
+      ...(match.method ? { method: match.method } : {}),
+      ...(match.path ? { path: match.path } : {}),
+      times: match.times ?? 1,
+      body: { message, documentation_url, status: String(status) },
+      headers,
+    });
+  }
+
+  /**
+   * The race right after a push: the next `times` POST /pulls answer 422 as GitHub does while the pushed head is
+   * not visible to the API yet ("No commits between main and <head>").
+   */
+  lagNextPullCreation(times = 1): void {
+    this.faults.push({ status: 422, method: 'POST', path: /\/pulls$/, times, body: { lag: true } });
   }
 
   async start(): Promise<string> {
@@ -208,17 +319,79 @@ export class GitHubEmulator {
     );
     if (fault) {
       if (--fault.times <= 0) this.faults = this.faults.filter((f) => f !== fault);
+      if (fault.body?.lag) return this.send(res, 422, this.lagBody(body));
       const message = fault.status >= 500 ? 'Server Error' : fault.status === 403 ? 'Forbidden' : 'Error';
-      return this.send(res, fault.status, { message, documentation_url: DOCS, status: String(fault.status) });
+      return this.send(
+        res,
+        fault.status,
+        fault.body ?? { message, documentation_url: DOCS, status: String(fault.status) },
+        fault.headers,
+      );
     }
 
     try {
+      this.checkPermission(token, method, url);
       const answer = this.route(method, url, body, this.logins.get(token) ?? DEFAULT_TOKEN_LOGIN);
       this.send(res, answer.status, answer.body, answer.headers);
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       this.send(res, error.status, error.body);
     }
+  }
+
+  private lagBody(body: unknown) {
+    const input = (body ?? {}) as { head?: unknown; base?: unknown };
+    return {
+      message: 'Validation Failed',
+      errors: [
+        {
+          resource: 'PullRequest',
+          code: 'custom',
+          message: `No commits between ${String(input.base)} and ${String(input.head)}`,
+        },
+      ],
+      documentation_url: 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request',
+      status: '422',
+    };
+  }
+
+  /** The permission a call needs (GitHub's "Permissions required for GitHub Apps"), or undefined for none. */
+  private requiredPermission(
+    method: string,
+    url: URL,
+  ): { scopes: PermissionScope[]; level: 'read' | 'write' } | undefined {
+    const level = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+    const path = url.pathname;
+    if (method === 'POST' && path === '/graphql') return { scopes: ['pull-requests'], level: 'write' };
+    const match = /^\/repos\/([^/]+\/[^/]+)\/([^/]+)(?:\/(\d+))?/.exec(path);
+    if (!match) return undefined;
+    const [, key, collection, number] = match;
+    if (collection === 'statuses' || (collection === 'commits' && path.endsWith('/statuses')))
+      return { scopes: ['statuses'], level };
+    if (collection === 'dispatches') return { scopes: ['contents'], level: 'write' };
+    if (collection === 'pulls') return { scopes: ['pull-requests'], level };
+    if (collection === 'labels') return { scopes: ['issues', 'pull-requests'], level };
+    if (collection === 'issues') {
+      const isPull =
+        number !== undefined && this.pulls.some((p) => p.repo === key && p.number === Number(number));
+      return { scopes: isPull ? ['issues', 'pull-requests'] : ['issues'], level };
+    }
+    return undefined;
+  }
+
+  private checkPermission(token: string, method: string, url: URL): void {
+    const granted = this.permissions.get(token);
+    if (!granted) return;
+    const needed = this.requiredPermission(method, url);
+    if (!needed) return;
+    const enough = (scope: PermissionScope) =>
+      granted[scope] === 'write' || (needed.level === 'read' && granted[scope] === 'read');
+    if (needed.scopes.some(enough)) return;
+    throw new HttpError(403, {
+      message: 'Resource not accessible by integration',
+      documentation_url: PERMISSIONS_DOCS,
+      status: '403',
+    });
   }
 
   /** POST /repos/{owner}/{repo}/dispatches: 204, or 422 for a missing event_type or an oversized payload. */
@@ -265,6 +438,17 @@ export class GitHubEmulator {
     }
     const dispatch = /^\/repos\/([^/]+)\/([^/]+)\/dispatches$/.exec(url.pathname);
     if (dispatch && method === 'POST') return this.repositoryDispatch(`${dispatch[1]}/${dispatch[2]}`, body);
+    const labels = /^\/repos\/([^/]+)\/([^/]+)\/labels(?:\/([^/]+))?$/.exec(url.pathname);
+    if (labels) {
+      const repo = this.repos.get(`${labels[1]}/${labels[2]}`);
+      if (!repo) throw notFound();
+      return this.labels(
+        repo,
+        method,
+        labels[3] === undefined ? undefined : decodeURIComponent(labels[3]),
+        body,
+      );
+    }
     const match = /^\/repos\/([^/]+)\/([^/]+)\/(pulls|issues)(?:\/(\d+)(?:\/(labels|comments))?)?\/?$/.exec(
       url.pathname,
     );
@@ -279,8 +463,15 @@ export class GitHubEmulator {
     if (collection === 'pulls') {
       if (number === undefined && method === 'GET')
         return this.page(url, this.listPulls(key, url), (p) => this.pullJson(p));
-      if (number === undefined && method === 'POST')
+      if (number === undefined && method === 'POST') {
+        if (!repo.actionsCanCreatePullRequests && login === DEFAULT_TOKEN_LOGIN)
+          throw new HttpError(403, {
+            message: 'GitHub Actions is not permitted to create or approve pull requests.',
+            documentation_url: 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request',
+            status: '403',
+          });
         return { status: 201, body: this.pullJson(this.createPull(repo, input)) };
+      }
       if (number !== undefined && !sub) {
         const pull = this.pulls.find((p) => p.repo === key && p.number === number);
         if (!pull) throw notFound();
@@ -290,6 +481,13 @@ export class GitHubEmulator {
       throw notFound();
     }
 
+    const isPull = number !== undefined && this.pulls.some((p) => p.repo === key && p.number === number);
+    if (!repo.hasIssues && !isPull)
+      throw new HttpError(410, {
+        message: 'Issues are disabled for this repo',
+        documentation_url: 'https://docs.github.com/v3/issues/',
+        status: '410',
+      });
     if (number === undefined) {
       if (method === 'GET') return this.page(url, this.listIssues(key, url), (i) => this.issueJson(i));
       if (method === 'POST') return { status: 201, body: this.issueJson(this.createIssue(repo, input)) };
@@ -334,6 +532,55 @@ export class GitHubEmulator {
       return this.page(url, list, (c) => this.commentJson(c));
     }
     throw notFound();
+  }
+
+  /**
+   * GET/POST /repos/{owner}/{repo}/labels and GET /repos/{owner}/{repo}/labels/{name} (issues/create-label,
+   * issues/get-label): a name of 1–50 characters, unique regardless of case (422 `already_exists`), a color of
+   * six hex digits without `#` (422 `invalid`).
+   */
+  private labels(repo: EmulatedRepo, method: string, name: string | undefined, body: unknown) {
+    if (name !== undefined) {
+      const label = repo.labels.get(name.toLowerCase());
+      if (method !== 'GET' || !label) throw notFound();
+      return { status: 200, body: this.labelJson(label.name, label) };
+    }
+    if (method === 'GET')
+      return { status: 200, body: [...repo.labels.values()].map((l) => this.labelJson(l.name, l)) };
+    if (method !== 'POST') throw notFound();
+    const input = (body ?? {}) as Record<string, unknown>;
+    if (typeof input.name !== 'string' || input.name.trim() === '')
+      throw validationFailed([{ resource: 'Label', code: 'missing_field', field: 'name' }]);
+    if (input.name.length > 50)
+      throw validationFailed([
+        {
+          resource: 'Label',
+          code: 'custom',
+          field: 'name',
+          message: 'name is too long (maximum is 50 characters)',
+        },
+      ]);
+    const color = input.color === undefined ? 'ededed' : input.color;
+    if (typeof color !== 'string' || !/^[0-9a-fA-F]{6}$/.test(color))
+      throw validationFailed([{ resource: 'Label', code: 'invalid', field: 'color' }]);
+    if (typeof input.description === 'string' && input.description.length > 100)
+      throw validationFailed([
+        {
+          resource: 'Label',
+          code: 'custom',
+          field: 'description',
+          message: 'description is too long (maximum is 100 characters)',
+        },
+      ]);
+    if (repo.labels.has(input.name.toLowerCase()))
+      throw validationFailed([{ resource: 'Label', code: 'already_exists', field: 'name' }]);
+    const label: EmulatedLabel = {
+      name: input.name,
+      color: color.toLowerCase(),
+      description: typeof input.description === 'string' ? input.description : null,
+    };
+    repo.labels.set(label.name.toLowerCase(), label);
+    return { status: 201, body: this.labelJson(label.name, label) };
   }
 
   private checkBodyLength(body: unknown, resource: string): void {
@@ -650,7 +897,7 @@ export class GitHubEmulator {
     return { data: { enablePullRequestAutoMerge: { pullRequest: { number: pull.number } } } };
   }
 
-  private labelJson(name: string) {
+  private labelJson(name: string, label?: EmulatedLabel) {
     let id = 0;
     for (const c of name) id = (id * 31 + c.charCodeAt(0)) >>> 0;
     return {
@@ -658,9 +905,9 @@ export class GitHubEmulator {
       node_id: `LA_lab${id}`,
       url: `${this.url}/labels/${name}`,
       name,
-      color: 'ededed',
+      color: label?.color ?? 'ededed',
       default: false,
-      description: null,
+      description: label?.description ?? null,
     };
   }
 
