@@ -1,0 +1,170 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../helpers/cli.ts';
+import { type FullLab, LAB_GITHUB_TOKEN, LAB_OWNER, LAB_REPO, startFullLab } from '../lab/full-lab.ts';
+import {
+  type LabRunner,
+  loadWorkflow,
+  runWorkflow,
+  type WorkflowRunOptions,
+} from '../lab/workflow-runner/runner.ts';
+
+const ROTATE_YML = join(PROJECT_ROOT, '.github/workflows/rotate.yml');
+const DEVICES = 'web-sfo1-01,app-ams2-01';
+
+let lab: FullLab;
+let runs = 0;
+
+beforeAll(async () => {
+  lab = await startFullLab();
+}, 120_000);
+afterAll(async () => {
+  await lab?.stop();
+});
+
+/** The lab's runners: GitHub-hosted ubuntu-latest, one self-hosted runner per data center with settings' labels. */
+function labRunners(): LabRunner[] {
+  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, ...network } = lab.runnerEnv;
+  const env = network as Record<string, string>;
+  return [
+    { name: 'GitHub Actions 1', labels: ['ubuntu-latest'], capacity: 10, env },
+    { name: 'ottr-sfo1', labels: ['self-hosted', 'ottr', 'sfo1', 'linux'], capacity: 4, env },
+    { name: 'ottr-ams2', labels: ['self-hosted', 'ottr', 'ams2', 'linux'], capacity: 4, env },
+  ];
+}
+
+function options(overrides: Partial<WorkflowRunOptions> = {}): WorkflowRunOptions {
+  const inputs = { devices: DEVICES, force: 'true' };
+  return {
+    event: {
+      name: 'workflow_dispatch',
+      inputs,
+      payload: { inputs, repository: { full_name: `${LAB_OWNER}/${LAB_REPO}`, default_branch: 'main' } },
+    },
+    repository: `${LAB_OWNER}/${LAB_REPO}`,
+    token: LAB_GITHUB_TOKEN,
+    apiUrl: lab.github.url,
+    serverUrl: lab.github.url,
+    vars: { OTTR_AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/ottr-lab', OTTR_AWS_REGION: 'eu-west-1' },
+    environments: lab.environments,
+    runners: labRunners(),
+    lab: {
+      origin: lab.origin,
+      awsCredentials: {
+        accessKeyId: lab.runnerEnv.AWS_ACCESS_KEY_ID!,
+        secretAccessKey: lab.runnerEnv.AWS_SECRET_ACCESS_KEY!,
+      },
+      appToken: LAB_GITHUB_TOKEN,
+    },
+    dir: mkdtempSync(join(lab.dir, `workflow-run-${++runs}-`)),
+    runId: 2000 + runs,
+    noRunnerMs: 200,
+    ...overrides,
+  };
+}
+
+const listed = (run: Awaited<ReturnType<typeof runWorkflow>>) =>
+  run.jobs.map((j) => ({ job: j.job, conclusion: j.conclusion }));
+
+/** rotate.yml with one text replaced (the first occurrence), as a mutated copy of the workflow. */
+async function mutated(from: string, to: string) {
+  const text = readFileSync(ROTATE_YML, 'utf8');
+  expect(text).toContain(from);
+  return loadWorkflow(ROTATE_YML, text.replace(from, to));
+}
+
+describe('rotate.yml run by the lab workflow runner (GitHub parser and expressions, stand-in actions)', () => {
+  it('lists plan, one rotate job per matrix leg and report with their conclusions; pages is skipped', async () => {
+    const run = await runWorkflow(await loadWorkflow(ROTATE_YML), options());
+    const failures = run.jobs.filter((j) => j.conclusion === 'failure').map((j) => `${j.name}: ${j.message}`);
+    expect(failures).toEqual([]);
+    const legs = run.jobs.filter((j) => j.job === 'rotate');
+    expect(legs.length).toBeGreaterThanOrEqual(2);
+    for (const leg of legs) {
+      expect(leg.name).toMatch(/^rotate \(/);
+      expect(leg.runner).toBe(`ottr-${(leg.matrix as { data_center: string }).data_center}`);
+      expect(leg.environment).toBe(`pki-${(leg.matrix as { data_center: string }).data_center}`);
+      expect(leg.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    }
+    // In the order they finished: needs: puts plan first, report after every leg, pages last.
+    expect(listed(run)).toEqual([
+      { job: 'plan', conclusion: 'success' },
+      ...legs.map(() => ({ job: 'rotate', conclusion: 'success' })),
+      { job: 'report', conclusion: 'success' },
+      { job: 'pages', conclusion: 'skipped' },
+    ]);
+    expect(run.conclusion).toBe('success');
+    // upload-artifact names from the matrix; download-artifact pattern put each in its own folder.
+    expect(run.artifacts.names()).toEqual(
+      [
+        'ottr-dashboard',
+        'ottr-plan',
+        ...legs.map((l) => `ottr-result-${(l.matrix as { id: string }).id}`),
+      ].sort(),
+    );
+    const report = run.jobs.find((j) => j.job === 'report')!;
+    const reported = report.steps.find((s) => s.uses === './actions/report')!.outputs;
+    expect([reported.rotated, reported.failed, reported['pull-request-action']]).toEqual([
+      '2',
+      '0',
+      'created',
+    ]);
+    // The App token step is skipped without vars.OTTR_APP_ID; its output still reads as empty.
+    expect(report.steps.find((s) => s.id === 'app-token')!.conclusion).toBe('skipped');
+  }, 600_000);
+
+  it('a renamed job output fails the jobs that read it, naming the outputs the job declares', async () => {
+    const workflow = await mutated('      has_work: ${{', '      has-work: ${{');
+    const run = await runWorkflow(workflow, options());
+    expect(run.conclusion).toBe('failure');
+    expect(run.jobs.find((j) => j.job === 'plan')!.conclusion).toBe('success');
+    const rotate = run.jobs.find((j) => j.job === 'rotate')!;
+    expect(rotate.conclusion).toBe('failure');
+    expect(rotate.message).toMatch(
+      /needs\.plan\.outputs\.has_work is not declared \(declared: matrix, has-work,/,
+    );
+  }, 300_000);
+
+  it("a renamed step output fails the plan job's outputs", async () => {
+    const workflow = await mutated('steps.plan.outputs.matrix', 'steps.plan.outputs.matrices');
+    const run = await runWorkflow(workflow, options());
+    const plan = run.jobs.find((j) => j.job === 'plan')!;
+    expect(plan.conclusion).toBe('failure');
+    expect(plan.message).toMatch(/steps\.plan\.outputs\.matrices is not declared/);
+  }, 300_000);
+
+  it('a renamed `with:` input fails the step before its action runs, listing the valid inputs', async () => {
+    const workflow = await mutated('          bot-login:', '          bot_login:');
+    const run = await runWorkflow(workflow, options());
+    const plan = run.jobs.find((j) => j.job === 'plan')!;
+    expect(plan.conclusion).toBe('failure');
+    expect(plan.message).toMatch(/Unexpected input\(s\) 'bot_login', valid inputs are \['root', 'devices'/);
+    expect(plan.steps.find((s) => s.id === 'plan')!.run).toBeUndefined();
+    expect(run.jobs.find((j) => j.job === 'rotate')!.conclusion).toBe('skipped');
+  }, 300_000);
+
+  it('a rotate job without `id-token: write` cannot assume its AWS role (a permission wire)', async () => {
+    const workflow = await mutated('      id-token: write # AWS through OIDC', '      id-token: none');
+    const run = await runWorkflow(workflow, options());
+    const legs = run.jobs.filter((j) => j.job === 'rotate');
+    expect(legs.length).toBeGreaterThan(0);
+    for (const leg of legs) {
+      expect(leg.conclusion).toBe('failure');
+      expect(leg.message).toMatch(/configure-aws-credentials.*Unable to get ACTIONS_ID_TOKEN_REQUEST_URL/);
+      expect(leg.steps.find((s) => s.uses === './actions/rotate')!.conclusion).toBe('skipped');
+    }
+  }, 300_000);
+
+  it('a rotate job whose runs-on labels match no runner fails after the queue time', async () => {
+    const run = await runWorkflow(await loadWorkflow(ROTATE_YML), {
+      ...options(),
+      runners: labRunners().filter((r) => r.name !== 'ottr-ams2'),
+    });
+    const ams2 = run.jobs.find(
+      (j) => j.job === 'rotate' && (j.matrix as { data_center: string }).data_center === 'ams2',
+    )!;
+    expect(ams2.conclusion).toBe('failure');
+    expect(ams2.message).toMatch(/no runner with the labels \[self-hosted, ottr, ams2\] picked up the job/);
+  }, 600_000);
+});
