@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { getOctokit } from '@actions/github';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repositoryDefaultBranch } from '../../src/actions/inputs.ts';
 import { ensureLabel } from '../../src/github/labels.ts';
 import { GitHubRateLimitError, withRateLimitRetries } from '../../src/github/retry.ts';
 import { publishBranch, publishRotations, reapplyResults } from '../../src/gitops/pull-request.ts';
@@ -378,5 +379,18 @@ describe('label creation', () => {
     expect(emulator.repos.get(`${OWNER}/labels`)!.labels.get(FAILURE_LABEL)).toMatchObject({
       color: 'b60205',
     });
+  });
+});
+
+describe('the default branch of a scheduled run', () => {
+  it('comes from GET /repos/{owner}/{repo} when the event names none, and a missing repository is a clear error', async () => {
+    emulator.addRepo(OWNER, 'trunk-based', { defaultBranch: 'trunk' });
+    const octokit = client('ghs_scheduled');
+    await expect(
+      repositoryDefaultBranch(undefined, octokit, { owner: OWNER, repo: 'trunk-based' }),
+    ).resolves.toBe('trunk');
+    await expect(
+      repositoryDefaultBranch(undefined, octokit, { owner: OWNER, repo: 'nowhere' }),
+    ).rejects.toThrow(/does not name the default branch and the API did not either .*set the input base/);
   });
 });

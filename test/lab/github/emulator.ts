@@ -50,6 +50,8 @@ export interface EmulatedRepo {
   actionsCanCreatePullRequests: boolean;
   /** Settings → Features → Issues. When false every issue endpoint answers 410 "Issues are disabled for this repo". */
   hasIssues: boolean;
+  /** The repository's default branch, as `GET /repos/{owner}/{repo}` reports it in `default_branch`. */
+  defaultBranch: string;
   /** Labels by lower-cased name (GitHub's label names are unique regardless of case). */
   labels: Map<string, EmulatedLabel>;
   nextNumber: number;
@@ -165,6 +167,8 @@ export class GitHubEmulator {
       autoMergeAllowed?: boolean;
       actionsCanCreatePullRequests?: boolean;
       hasIssues?: boolean;
+      /** Default `main`. */
+      defaultBranch?: string;
       /**
        * Refuse pushes to `gitDir` that change `.github/workflows/` as GitHub refuses them for a token without the
        * `workflows` permission (installWorkflowPushGuard).
@@ -179,6 +183,7 @@ export class GitHubEmulator {
       autoMergeAllowed: options.autoMergeAllowed ?? true,
       actionsCanCreatePullRequests: options.actionsCanCreatePullRequests ?? true,
       hasIssues: options.hasIssues ?? true,
+      defaultBranch: options.defaultBranch ?? 'main',
       labels: new Map(),
       nextNumber: 1,
       ...(options.gitDir ? { gitDir: options.gitDir } : {}),
@@ -435,6 +440,23 @@ export class GitHubEmulator {
       const sha = this.resolveCommit(repo, decodeURIComponent(listStatuses[3]!));
       const list = this.statuses.filter((st) => st.repo === key && st.sha === sha).reverse();
       return this.page(url, list, (st) => this.statusJson(st));
+    }
+    // repos/get: the fields the code reads (default_branch), in the shape GitHub's REST reference shows.
+    const repositoryGet = /^\/repos\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
+    if (repositoryGet && method === 'GET') {
+      const repo = this.repos.get(`${repositoryGet[1]}/${repositoryGet[2]}`);
+      if (!repo) throw notFound();
+      return {
+        status: 200,
+        body: {
+          name: repo.name,
+          full_name: `${repo.owner}/${repo.name}`,
+          owner: { login: repo.owner },
+          default_branch: repo.defaultBranch,
+          has_issues: repo.hasIssues,
+          allow_auto_merge: repo.autoMergeAllowed,
+        },
+      };
     }
     const dispatch = /^\/repos\/([^/]+)\/([^/]+)\/dispatches$/.exec(url.pathname);
     if (dispatch && method === 'POST') return this.repositoryDispatch(`${dispatch[1]}/${dispatch[2]}`, body);
