@@ -75,7 +75,7 @@ describe('a whole scheduled cycle in the lab (plan → rotate jobs → report), 
     }
     // …and never reached the runner: not in a result, not in a job's log outside the masking commands.
     for (const job of first.jobs) {
-      const log = job.run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
+      const log = (job.run?.stdout ?? '').split('\n').filter((l) => !l.startsWith('::add-mask::'));
       expect(log.join('\n')).not.toMatch(/PRIVATE KEY/);
     }
     expect(JSON.stringify(first.results)).not.toMatch(/PRIVATE KEY|lab-appliance-password/);

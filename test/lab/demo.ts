@@ -36,6 +36,11 @@ async function demo(): Promise<number> {
       );
     say(`scheduled run at the lab clock ${LAB_NOW}`);
     const cycle = await runCycle(lab, { now: LAB_NOW, progress: say });
+    process.stdout.write("\n──── rotate.yml: the run's jobs as GitHub lists them ────\n");
+    for (const job of cycle.listing)
+      process.stdout.write(
+        `${job.conclusion.padEnd(9)} ${job.name}${job.runner ? ` on ${job.runner}` : ''}${job.ms === undefined ? '' : ` (${(job.ms / 1000).toFixed(1)} s)`}\n`,
+      );
     const report = cycle.report;
     const number = Number(report?.outputs['pull-request-number'] ?? 0);
     const pull = lab.github.pulls.find((p) => p.number === number);

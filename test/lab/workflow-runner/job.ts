@@ -27,6 +27,8 @@ export interface JobRun {
   permissions: Record<string, string>;
   outputs: Record<string, string>;
   steps: StepRun[];
+  /** From a runner picking the leg up to its last step (absent for a job that did not run). */
+  ms?: number;
 }
 
 /** What a leg is run with: the run-level contexts and the lab's pieces. */
@@ -38,6 +40,7 @@ export interface LegSetup {
   secrets: (environment: string | undefined) => Record<string, string>;
   scope: Omit<StepScope, 'contexts' | 'status' | 'workspace' | 'permissions' | 'processEnv'>;
   baseEnv: (job: string, runner: LabRunner, workspace: string) => Record<string, string>;
+  onLine?: (job: string, line: string) => void;
 }
 
 const NO_STATUS: JobStatus = { success: true, failure: false, cancelled: false };
@@ -97,6 +100,7 @@ export async function runLeg(
     Object.assign(result, { environment: settings.environment, permissions: settings.permissions });
     runner = await setup.pool.acquire(settings.labels);
     result.runner = runner.name;
+    const started = Date.now();
     const workspace = mkdtempSync(join(setup.scratch, `${job.id}-`));
     contexts.secrets = setup.secrets(settings.environment);
     const run = runSteps(job, result, {
@@ -110,6 +114,7 @@ export async function runLeg(
       run.then(() => false),
       timer(settings.timeoutMinutes * setup.minuteMs),
     ]);
+    result.ms = Date.now() - started;
     if (timedOut) {
       result.conclusion = 'failure';
       result.message = `The job has exceeded the maximum execution time of ${settings.timeoutMinutes} minutes.`;
@@ -149,6 +154,7 @@ async function runSteps(
     const stepContexts = { ...contexts, env, steps: stepsContext(result.steps, declaredOutputs) };
     const scope: StepScope = {
       ...setup.scope,
+      ...(setup.onLine ? { onLine: (line: string) => setup.onLine?.(result.name, line) } : {}),
       contexts: stepContexts,
       status,
       workspace,

@@ -36,7 +36,10 @@ export interface WorkflowRunOptions {
   /** A `timeout-minutes` minute in the lab (default a real minute). */
   minuteMs?: number;
   actionsRoot?: string;
+  /** Every line an action prints, with the name of the job (leg) that ran it. */
   onLine?: (job: string, line: string) => void;
+  /** Runs when a job's `needs:` are done, before its `if:` is evaluated (the lab's hook between jobs). */
+  beforeJob?: (job: string, finished: readonly JobRun[]) => Promise<void> | void;
 }
 
 export interface WorkflowRun {
@@ -83,6 +86,7 @@ export async function runWorkflow(workflow: Workflow, options: WorkflowRunOption
     for (const job of ready) pending.splice(pending.indexOf(job), 1);
     await Promise.all(
       ready.map(async (job) => {
+        await options.beforeJob?.(job.id, jobs);
         const legs = await runJob(
           workflow,
           job,
@@ -144,6 +148,7 @@ function legSetup(options: WorkflowRunOptions, contexts: Contexts, artifacts: Ar
     pool: new RunnerPool(options.runners, options.noRunnerMs ?? 500),
     scratch: options.dir,
     minuteMs: options.minuteMs ?? 60_000,
+    ...(options.onLine ? { onLine: options.onLine } : {}),
     secrets: (environment) => ({
       GITHUB_TOKEN: options.token,
       ...(options.secrets ?? {}),
