@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 import { DEFAULT_BOT_LOGIN, type PendingTrust } from '../gitops/pending.ts';
-import { type PlanPort, planJob } from '../jobs/plan-job.ts';
+import { awsSessionSeconds, type PlanPort, planJob } from '../jobs/plan-job.ts';
 import type { Plan } from '../plan/build-plan.ts';
 import { writeFileAtomic } from '../util/files.ts';
 import { flag, githubContext, list, text } from './inputs.ts';
@@ -109,6 +109,7 @@ export async function planRun(inputs: PlanInputs, port: PlanPort = QUIET): Promi
       jobs: String(plan.counts.jobs),
       max_parallel: String(plan.max_parallel),
       timeout_minutes: String(result.jobTimeoutMinutes),
+      aws_session_seconds: String(awsSessionSeconds(result.jobTimeoutMinutes)),
       plan_file: inputs.planFile,
       report_secrets: JSON.stringify(result.reportSecrets),
     },

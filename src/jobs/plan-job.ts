@@ -121,7 +121,7 @@ export async function planJob(input: PlanJobInput, port: PlanPort): Promise<Plan
     pending,
     pendingTrust: trust,
     // Per device the driver's own timeout applies; the job gets room for a shard and the runner's set-up.
-    jobTimeoutMinutes: Math.ceil(timeoutMs / 60_000) * Math.max(1, maxShardLength(plan)) + 10,
+    jobTimeoutMinutes: jobTimeoutMinutes(timeoutMs, plan),
     reportSecrets: reportSecrets(repository.settings),
   };
 }
@@ -136,4 +136,21 @@ function skippedDeviceProblems(problems: readonly Problem[]): Problem[] {
 function maxShardLength(plan: Plan): number {
   const sizes = plan.shards?.map((s) => s.devices.length) ?? [1];
   return Math.max(1, ...sizes);
+}
+
+function jobTimeoutMinutes(deviceTimeoutMs: number, plan: Plan): number {
+  return Math.ceil(deviceTimeoutMs / 60_000) * Math.max(1, maxShardLength(plan)) + 10;
+}
+
+/** STS's bounds for an assumed role's session (AssumeRoleWithWebIdentity DurationSeconds). */
+const MIN_AWS_SESSION_SECONDS = 900;
+const MAX_AWS_SESSION_SECONDS = 43_200;
+
+/**
+ * How long a rotate job's AWS session must last: the whole job, so a long shard never meets ExpiredToken half
+ * way (configure-aws-credentials asks for one hour unless told). STS allows 15 min to 12 h; the role's own
+ * MaxSessionDuration must allow it too (docs/aws.md).
+ */
+export function awsSessionSeconds(jobMinutes: number): number {
+  return Math.min(MAX_AWS_SESSION_SECONDS, Math.max(MIN_AWS_SESSION_SECONDS, jobMinutes * 60));
 }

@@ -61,6 +61,10 @@ describe('actions/plan run as the runner runs it', () => {
     expect(Number(run.outputs.due_count)).toBe(matrix.include.length);
     expect(matrix.include[0]).toMatchObject({ devices: [expect.any(String)], runs_on: expect.any(Array) });
     expect(run.outputs.max_parallel).toMatch(/^\d+$/);
+    // The AWS session of a rotate job covers its whole timeout (role-duration-seconds in rotate.yml).
+    expect(Number(run.outputs.aws_session_seconds)).toBe(
+      Math.min(43_200, Math.max(900, Number(run.outputs.timeout_minutes) * 60)),
+    );
     expect(run.summary).toMatch(/## Ottr plan/);
     expect(run.summary).toMatch(/```mermaid\ngantt/);
     const plan = JSON.parse(readFileSync(join(repo, 'plan.json'), 'utf8'));

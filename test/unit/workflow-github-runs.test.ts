@@ -238,3 +238,20 @@ function stepRuns(condition: string, relevant: string): boolean {
 function expression(text: string): string {
   return ['$', '{{ ', text, ' }}'].join('');
 }
+
+describe('a long shard keeps its AWS session', () => {
+  it('every configure-aws-credentials step asks for the session the plan computed for the whole job', () => {
+    const rotate = workflow('rotate.yml');
+    expect(rotate.jobs.plan.outputs.aws_session_seconds).toBe(
+      '${{ steps.plan.outputs.aws_session_seconds }}',
+    );
+    const steps = (Object.values(rotate.jobs) as Job[])
+      .flatMap((job) => job.steps)
+      .filter((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+    expect(steps.length).toBeGreaterThan(0);
+    for (const step of steps)
+      expect(step.with?.['role-duration-seconds']).toBe('${{ needs.plan.outputs.aws_session_seconds }}');
+    const plan = parse(readFileSync(join(PROJECT_ROOT, 'actions/plan/action.yml'), 'utf8'));
+    expect(Object.keys(plan.outputs)).toContain('aws_session_seconds');
+  });
+});
