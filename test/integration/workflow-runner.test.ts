@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/cli.ts';
 import { type FullLab, LAB_GITHUB_TOKEN, LAB_OWNER, LAB_REPO, startFullLab } from '../lab/full-lab.ts';
+import { emulatorJobTokens, type MintJobToken, tokenPermissions } from '../lab/workflow-runner/job-tokens.ts';
 import {
   type LabRunner,
   loadWorkflow,
@@ -15,6 +16,8 @@ const DEVICES = 'web-sfo1-01,app-ams2-01';
 
 let lab: FullLab;
 let runs = 0;
+/** Every job token the runs minted, in order: which job it was for, and the token. */
+const minted: { job: string; token: string }[] = [];
 
 beforeAll(async () => {
   lab = await startFullLab();
@@ -44,6 +47,7 @@ function options(overrides: Partial<WorkflowRunOptions> = {}): WorkflowRunOption
     },
     repository: `${LAB_OWNER}/${LAB_REPO}`,
     token: LAB_GITHUB_TOKEN,
+    jobToken: recordedJobTokens(),
     apiUrl: lab.github.url,
     serverUrl: lab.github.url,
     vars: { OTTR_AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/ottr-lab', OTTR_AWS_REGION: 'eu-west-1' },
@@ -64,6 +68,15 @@ function options(overrides: Partial<WorkflowRunOptions> = {}): WorkflowRunOption
   };
 }
 
+function recordedJobTokens(): MintJobToken {
+  const mint = emulatorJobTokens(lab.github);
+  return (job, permissions) => {
+    const token = mint(job, permissions);
+    minted.push({ job, token });
+    return token;
+  };
+}
+
 const listed = (run: Awaited<ReturnType<typeof runWorkflow>>) =>
   run.jobs.map((j) => ({ job: j.job, conclusion: j.conclusion }));
 
@@ -73,6 +86,31 @@ async function mutated(from: string, to: string) {
   expect(text).toContain(from);
   return loadWorkflow(ROTATE_YML, text.replace(from, to));
 }
+
+describe("a job's GITHUB_TOKEN permissions (GitHub's rules for permissions:)", () => {
+  it('`{}` grants only metadata, unlisted keys become none, read-all / write-all set every key', () => {
+    expect(tokenPermissions({})).toEqual({
+      metadata: 'read',
+      actions: 'none',
+      checks: 'none',
+      contents: 'none',
+      deployments: 'none',
+      'id-token': 'none',
+      issues: 'none',
+      'pull-requests': 'none',
+      statuses: 'none',
+    });
+    expect(tokenPermissions({ contents: 'read', 'id-token': 'write' })).toMatchObject({
+      contents: 'read',
+      'id-token': 'write',
+      issues: 'none',
+    });
+    expect(Object.values(tokenPermissions({ '*': 'write' })!).filter((l) => l !== 'write')).toEqual(['read']);
+    expect(tokenPermissions({ '*': 'read' })).toMatchObject({ contents: 'read', 'pull-requests': 'read' });
+    // No permissions: anywhere is the repository's default, which the lab leaves unrestricted.
+    expect(tokenPermissions({ '*': 'default' })).toBeUndefined();
+  });
+});
 
 describe('rotate.yml run by the lab workflow runner (GitHub parser and expressions, stand-in actions)', () => {
   it('lists plan, one rotate job per matrix leg and report with their conclusions; pages is skipped', async () => {
@@ -112,6 +150,37 @@ describe('rotate.yml run by the lab workflow runner (GitHub parser and expressio
     ]);
     // The App token step is skipped without vars.OTTR_APP_ID; its output still reads as empty.
     expect(report.steps.find((s) => s.id === 'app-token')!.conclusion).toBe('skipped');
+    // So the report ran with its own GITHUB_TOKEN (github.token), limited to the report job's permissions.
+    const tokens = minted.slice(-run.jobs.filter((j) => j.runner).length);
+    expect(tokens.map((t) => t.job)).toEqual(['plan', ...legs.map(() => 'rotate'), 'report']);
+    expect(new Set(tokens.map((t) => t.token)).size).toBe(tokens.length);
+    const reportToken = tokens.find((t) => t.job === 'report')!.token;
+    expect(reportToken).toMatch(/^ghs_lab_report_\d+$/);
+    expect(lab.github.permissions.get(reportToken)).toMatchObject({
+      metadata: 'read',
+      contents: 'write',
+      'pull-requests': 'write',
+      issues: 'write',
+      statuses: 'write',
+      'id-token': 'none',
+      actions: 'none',
+    });
+  }, 600_000);
+
+  it('a report job without `pull-requests: write` fails on the 403, naming the permission to add', async () => {
+    const workflow = await mutated('      pull-requests: write\n', '');
+    const run = await runWorkflow(workflow, options());
+    expect(run.conclusion).toBe('failure');
+    expect(run.jobs.filter((j) => j.job === 'rotate').every((j) => j.conclusion === 'success')).toBe(true);
+    const report = run.jobs.find((j) => j.job === 'report')!;
+    expect(report.conclusion).toBe('failure');
+    expect(report.permissions).not.toHaveProperty('pull-requests');
+    const reportRun = report.steps.find((s) => s.uses === './actions/report')!;
+    expect(reportRun.conclusion).toBe('failure');
+    expect(`${reportRun.message}\n${reportRun.run?.stdout}`).toMatch(
+      /Resource not accessible by integration/,
+    );
+    expect(`${reportRun.message}\n${reportRun.run?.stdout}`).toMatch(/pull-requests: write/);
   }, 600_000);
 
   it('a renamed job output fails the jobs that read it, naming the outputs the job declares', async () => {

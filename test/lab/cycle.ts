@@ -5,6 +5,7 @@ import type { MatrixEntry } from '../../src/plan/matrix.ts';
 import type { ActionRun } from '../helpers/action.ts';
 import { PROJECT_ROOT } from '../helpers/cli.ts';
 import { type FullLab, LAB_GITHUB_TOKEN, LAB_OWNER, LAB_REPO } from './full-lab.ts';
+import { emulatorJobTokens } from './workflow-runner/job-tokens.ts';
 import { type JobRun, type LabRunner, loadWorkflow, runWorkflow } from './workflow-runner/runner.ts';
 
 /**
@@ -165,6 +166,7 @@ export async function runCycle(lab: FullLab, options: CycleOptions = {}): Promis
     event: cycleEvent(options),
     repository: `${LAB_OWNER}/${LAB_REPO}`,
     token: LAB_GITHUB_TOKEN,
+    jobToken: emulatorJobTokens(lab.github),
     apiUrl: lab.github.url,
     serverUrl: lab.github.url,
     vars: {

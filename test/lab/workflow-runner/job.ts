@@ -38,6 +38,8 @@ export interface LegSetup {
   scratch: string;
   minuteMs: number;
   secrets: (environment: string | undefined) => Record<string, string>;
+  /** The leg's GITHUB_TOKEN, for its job id and effective permissions. */
+  jobToken: (job: string, permissions: Record<string, string>) => string;
   scope: Omit<StepScope, 'contexts' | 'status' | 'workspace' | 'permissions' | 'processEnv'>;
   baseEnv: (job: string, runner: LabRunner, workspace: string) => Record<string, string>;
   onLine?: (job: string, line: string) => void;
@@ -102,7 +104,9 @@ export async function runLeg(
     result.runner = runner.name;
     const started = Date.now();
     const workspace = mkdtempSync(join(setup.scratch, `${job.id}-`));
-    contexts.secrets = setup.secrets(settings.environment);
+    const token = setup.jobToken(job.id, settings.permissions);
+    contexts.github = { ...(contexts.github as Record<string, unknown>), token };
+    contexts.secrets = { ...setup.secrets(settings.environment), GITHUB_TOKEN: token };
     const run = runSteps(job, result, {
       contexts,
       workspace,

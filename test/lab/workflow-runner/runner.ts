@@ -4,6 +4,7 @@ import { PROJECT_ROOT } from '../../helpers/cli.ts';
 import { ArtifactStore } from './artifacts.ts';
 import { type Contexts, declared, evaluate, evaluateToken, truthy, WorkflowError } from './expressions.ts';
 import { type JobConclusion, type JobRun, type LegSetup, needsEntry, runLeg } from './job.ts';
+import type { MintJobToken } from './job-tokens.ts';
 import { expandMatrix, legName } from './matrix.ts';
 import { type LabRunner, RunnerPool } from './runner-pool.ts';
 import type { StandInLab } from './stand-ins.ts';
@@ -18,7 +19,13 @@ export interface WorkflowRunOptions {
   event: { name: string; inputs?: Record<string, string>; payload?: Record<string, unknown> };
   repository: string;
   ref?: string;
+  /** The GITHUB_TOKEN of every job, unless `jobToken` mints one per job. */
   token: string;
+  /**
+   * Mints each job's own GITHUB_TOKEN for its effective `permissions:` (`emulatorJobTokens(emulator)` registers
+   * them with the GitHub emulator); that job alone sees it as `secrets.GITHUB_TOKEN` and `github.token`.
+   */
+  jobToken?: MintJobToken;
   apiUrl: string;
   serverUrl: string;
   vars?: Record<string, string>;
@@ -148,6 +155,7 @@ function legSetup(options: WorkflowRunOptions, contexts: Contexts, artifacts: Ar
     pool: new RunnerPool(options.runners, options.noRunnerMs ?? 500),
     scratch: options.dir,
     minuteMs: options.minuteMs ?? 60_000,
+    jobToken: options.jobToken ?? (() => options.token),
     ...(options.onLine ? { onLine: options.onLine } : {}),
     secrets: (environment) => ({
       GITHUB_TOKEN: options.token,
