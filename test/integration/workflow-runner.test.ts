@@ -2,14 +2,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/cli.ts';
-import { type FullLab, LAB_GITHUB_TOKEN, LAB_OWNER, LAB_REPO, startFullLab } from '../lab/full-lab.ts';
+import { labRunners as labRunnersOf, labWorkflowOptions } from '../lab/cycle.ts';
+import { type FullLab, LAB_OWNER, LAB_REPO, startFullLab } from '../lab/full-lab.ts';
 import { emulatorJobTokens, type MintJobToken, tokenPermissions } from '../lab/workflow-runner/job-tokens.ts';
-import {
-  type LabRunner,
-  loadWorkflow,
-  runWorkflow,
-  type WorkflowRunOptions,
-} from '../lab/workflow-runner/runner.ts';
+import { loadWorkflow, runWorkflow, type WorkflowRunOptions } from '../lab/workflow-runner/runner.ts';
 
 const ROTATE_YML = join(PROJECT_ROOT, '.github/workflows/rotate.yml');
 const DEVICES = 'web-sfo1-01,app-ams2-01';
@@ -26,16 +22,7 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-/** The lab's runners: GitHub-hosted ubuntu-latest, one self-hosted runner per data center with settings' labels. */
-function labRunners(): LabRunner[] {
-  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, ...network } = lab.runnerEnv;
-  const env = network as Record<string, string>;
-  return [
-    { name: 'GitHub Actions 1', labels: ['ubuntu-latest'], capacity: 10, env },
-    { name: 'ottr-sfo1', labels: ['self-hosted', 'ottr', 'sfo1', 'linux'], capacity: 4, env },
-    { name: 'ottr-ams2', labels: ['self-hosted', 'ottr', 'ams2', 'linux'], capacity: 4, env },
-  ];
-}
+const labRunners = () => labRunnersOf(lab, 4);
 
 function options(overrides: Partial<WorkflowRunOptions> = {}): WorkflowRunOptions {
   const inputs = { devices: DEVICES, force: 'true' };
@@ -45,22 +32,9 @@ function options(overrides: Partial<WorkflowRunOptions> = {}): WorkflowRunOption
       inputs,
       payload: { inputs, repository: { full_name: `${LAB_OWNER}/${LAB_REPO}`, default_branch: 'main' } },
     },
-    repository: `${LAB_OWNER}/${LAB_REPO}`,
-    token: LAB_GITHUB_TOKEN,
+    ...labWorkflowOptions(lab),
     jobToken: recordedJobTokens(),
-    apiUrl: lab.github.url,
-    serverUrl: lab.github.url,
-    vars: { OTTR_AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/ottr-lab', OTTR_AWS_REGION: 'eu-west-1' },
-    environments: lab.environments,
     runners: labRunners(),
-    lab: {
-      origin: lab.origin,
-      awsCredentials: {
-        accessKeyId: lab.runnerEnv.AWS_ACCESS_KEY_ID!,
-        secretAccessKey: lab.runnerEnv.AWS_SECRET_ACCESS_KEY!,
-      },
-      appToken: LAB_GITHUB_TOKEN,
-    },
     dir: mkdtempSync(join(lab.dir, `workflow-run-${++runs}-`)),
     runId: 2000 + runs,
     noRunnerMs: 200,

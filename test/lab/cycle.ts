@@ -6,7 +6,13 @@ import type { ActionRun } from '../helpers/action.ts';
 import { PROJECT_ROOT } from '../helpers/cli.ts';
 import { type FullLab, LAB_GITHUB_TOKEN, LAB_OWNER, LAB_REPO } from './full-lab.ts';
 import { emulatorJobTokens } from './workflow-runner/job-tokens.ts';
-import { type JobRun, type LabRunner, loadWorkflow, runWorkflow } from './workflow-runner/runner.ts';
+import {
+  type JobRun,
+  type LabRunner,
+  loadWorkflow,
+  runWorkflow,
+  type WorkflowRunOptions,
+} from './workflow-runner/runner.ts';
 
 /**
  * The lab's clock for scheduled runs: on this date the sample's recorded certificates make PAN-OS, F5, Lighthouse,
@@ -74,7 +80,8 @@ async function rotateWorkflow(now: string | undefined) {
 }
 
 /** GitHub-hosted ubuntu-latest and one self-hosted runner per data center, on the lab's network. */
-function labRunners(lab: FullLab, capacity: number): LabRunner[] {
+/** The lab's runners: GitHub-hosted ubuntu-latest, one self-hosted runner per data center with settings' labels. */
+export function labRunners(lab: FullLab, capacity: number): LabRunner[] {
   const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, ...network } = lab.runnerEnv;
   const env = network as Record<string, string>;
   return [
@@ -86,6 +93,34 @@ function labRunners(lab: FullLab, capacity: number): LabRunner[] {
       env,
     })),
   ];
+}
+
+/** What every run of a workflow in the lab shares: the lab's repository, GitHub, variables, environments, stand-ins. */
+export function labWorkflowOptions(
+  lab: FullLab,
+): Pick<
+  WorkflowRunOptions,
+  'repository' | 'token' | 'apiUrl' | 'serverUrl' | 'vars' | 'environments' | 'lab'
+> {
+  return {
+    repository: `${LAB_OWNER}/${LAB_REPO}`,
+    token: LAB_GITHUB_TOKEN,
+    apiUrl: lab.github.url,
+    serverUrl: lab.github.url,
+    vars: {
+      OTTR_AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/ottr-lab',
+      OTTR_AWS_REGION: lab.runnerEnv.AWS_REGION ?? 'us-east-1',
+    },
+    environments: lab.environments,
+    lab: {
+      origin: lab.origin,
+      awsCredentials: {
+        accessKeyId: lab.runnerEnv.AWS_ACCESS_KEY_ID!,
+        secretAccessKey: lab.runnerEnv.AWS_SECRET_ACCESS_KEY!,
+      },
+      appToken: LAB_GITHUB_TOKEN,
+    },
+  };
 }
 
 /** `schedule` (its payload has no repository: the actions take the default branch from GITHUB_REF), or a dispatch. */
@@ -164,25 +199,9 @@ export async function runCycle(lab: FullLab, options: CycleOptions = {}): Promis
   const progressOf = new Map<string, (line: string) => void>();
   const run = await runWorkflow(await rotateWorkflow(options.now), {
     event: cycleEvent(options),
-    repository: `${LAB_OWNER}/${LAB_REPO}`,
-    token: LAB_GITHUB_TOKEN,
+    ...labWorkflowOptions(lab),
     jobToken: emulatorJobTokens(lab.github),
-    apiUrl: lab.github.url,
-    serverUrl: lab.github.url,
-    vars: {
-      OTTR_AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/ottr-lab',
-      OTTR_AWS_REGION: lab.runnerEnv.AWS_REGION ?? 'us-east-1',
-    },
-    environments: lab.environments,
     runners: labRunners(lab, Math.max(1, options.maxParallel ?? 20)),
-    lab: {
-      origin: lab.origin,
-      awsCredentials: {
-        accessKeyId: lab.runnerEnv.AWS_ACCESS_KEY_ID!,
-        secretAccessKey: lab.runnerEnv.AWS_SECRET_ACCESS_KEY!,
-      },
-      appToken: LAB_GITHUB_TOKEN,
-    },
     dir,
     runId: 1000 + id,
     noRunnerMs: 2000,
