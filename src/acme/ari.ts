@@ -1,4 +1,5 @@
 import * as x509 from '@peculiar/x509';
+import { retryAfterMs } from '../util/retry-after.ts';
 import './csr-policy.ts'; // sets the WebCrypto provider @peculiar/x509 uses
 
 function base64url(bytes: Uint8Array): string {
@@ -45,12 +46,7 @@ export function parseRenewalInfo(
   };
   const url = (body as { explanationURL?: unknown }).explanationURL;
   if (typeof url === 'string') info.explanation_url = url;
-  if (retryAfter) {
-    const seconds = /^\d+$/.test(retryAfter.trim())
-      ? Number(retryAfter) * 1000
-      : Date.parse(retryAfter) - now.getTime();
-    if (Number.isFinite(seconds) && seconds > 0)
-      info.retry_after = new Date(now.getTime() + seconds).toISOString();
-  }
+  const wait = retryAfterMs(retryAfter, now.getTime());
+  if (wait !== undefined && wait > 0) info.retry_after = new Date(now.getTime() + wait).toISOString();
   return info;
 }

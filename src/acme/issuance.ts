@@ -8,6 +8,7 @@ import { checkChallengeAliases, describeAliasProblems } from '../dns/cname-check
 import { waitForTxt } from '../dns/propagation.ts';
 import type { TxtProvider } from '../dns/provider.ts';
 import type { Authority, Device } from '../model/types.ts';
+import { retryAfterMs } from '../util/retry-after.ts';
 import { sleep } from '../util/sleep.ts';
 import { ariCertificateId, parseRenewalInfo, type RenewalInfo } from './ari.ts';
 import { checkCsr } from './csr-policy.ts';
@@ -87,13 +88,6 @@ function installProblemRecorder(): void {
     }
     return response;
   });
-}
-
-function retryAfterMs(value: string | undefined): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /** Runs one CA request: retries 5xx/429/network errors a few times with bounded waits, classifies failures. */

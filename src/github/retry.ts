@@ -1,4 +1,5 @@
 import { retry } from '../util/poll.ts';
+import { retryAfterMs } from '../util/retry-after.ts';
 import { sleep } from '../util/sleep.ts';
 import type { GitHubClient } from './github-client.ts';
 
@@ -38,9 +39,8 @@ export function rateLimitWaitMs(error: unknown, now = Date.now()): number | unde
   const e = error as ResponseLike | null;
   if (e?.status !== 403 && e?.status !== 429) return undefined;
   const headers = e.response?.headers ?? {};
-  const retryAfter = Number(headers['retry-after']);
-  if (headers['retry-after'] !== undefined && Number.isFinite(retryAfter))
-    return Math.max(0, retryAfter) * 1000;
+  const retryAfter = retryAfterMs(headers['retry-after']?.toString(), now);
+  if (retryAfter !== undefined) return retryAfter;
   if (String(headers['x-ratelimit-remaining']) === '0') {
     const reset = Number(headers['x-ratelimit-reset']);
     return Number.isFinite(reset) ? Math.max(0, reset * 1000 - now) : 60_000;

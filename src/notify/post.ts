@@ -1,3 +1,4 @@
+import { retryAfterMs } from '../util/retry-after.ts';
 import { sleep } from '../util/sleep.ts';
 
 export interface Delivery {
@@ -11,14 +12,6 @@ export interface PostOptions {
   timeoutMs: number;
   maxRetryWaitMs: number;
   headers?: Record<string, string>;
-}
-
-/** Retry-After in seconds or as an HTTP date, as milliseconds to wait. */
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(date - Date.now(), 0);
 }
 
 type Attempt = { sent: true } | { sent: false; reason: string; retryAfter?: number };
