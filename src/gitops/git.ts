@@ -196,9 +196,23 @@ export class Git {
         `${source}:${ref}`,
       ]);
     } catch (error) {
-      throw workflowPushRefusal(error, branch) ?? error;
+      throw workflowPushRefusal(error, branch) ?? pushPermissionRefusal(error, branch) ?? error;
     }
   }
+}
+
+/**
+ * GitHub answers a push by a token without `contents: write` with 403 and "Permission to <owner>/<repo>.git denied
+ * to <login>." (git prints it as a `remote:` line): the repository's default workflow permissions are read-only
+ * unless the job's `permissions:` asks for more.
+ */
+export function pushPermissionRefusal(error: unknown, branch: string): GitError | undefined {
+  if (!(error instanceof GitError)) return undefined;
+  const denied = /Permission to (\S+?) denied to ([^\s.]+(?:\[bot\])?)/.exec(error.stderr);
+  if (!denied && !/The requested URL returned error: 403/.test(error.stderr)) return undefined;
+  const refusal = new GitError(error.args, error.exitCode, error.stderr);
+  refusal.message = `GitHub refused the push to ${branch} (403${denied ? `: permission to ${denied[1]} denied to ${denied[2]}` : ''}): the token cannot write the repository's contents. Give the job \`permissions: contents: write\` (a job without \`permissions:\` gets the repository's default, read-only since 2023), or use a GitHub App token with "Contents: read and write".`;
+  return refusal;
 }
 
 const WORKFLOWS_REFUSAL =

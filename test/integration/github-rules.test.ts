@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -127,6 +127,52 @@ describe('per-token permissions', () => {
         repo: 'perm-code',
       }),
     ).rejects.toThrow(/GitHub refused.*pull-requests: write/);
+  });
+});
+
+describe('git over HTTP with a token (contents: read to fetch, contents: write to push)', () => {
+  it('a token with contents: read clones but its push is refused with 403; contents: write pushes', async () => {
+    const { dir, bare } = lab('git-http');
+    emulator.permissions.set('ghs_reader', { contents: 'read', 'pull-requests': 'write' });
+    emulator.permissions.set('ghs_writer', { contents: 'write', 'pull-requests': 'write' });
+    const cloneUrl = `${emulator.url}/${OWNER}/git-http.git`;
+    const auth = (token: string) => [
+      '-c',
+      `http.${emulator.url}/.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`,
+    ];
+    const checkout = join(dir, 'over-http');
+    const run = (args: string[], cwd = dir) =>
+      new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile('git', args, { cwd }, (error, _stdout, stderr) =>
+          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stderr }),
+        );
+      });
+    // No token: git is asked for credentials, which a runner cannot give.
+    expect(
+      (await run(['-c', 'credential.helper=', 'clone', '--quiet', cloneUrl, join(dir, 'anon')])).code,
+    ).not.toBe(0);
+    expect((await run([...auth('ghs_reader'), 'clone', '--quiet', cloneUrl, checkout])).code).toBe(0);
+    expect(git(checkout, 'log', '--oneline').trim()).not.toBe('');
+
+    // The report's own push path (src/gitops): the token goes as basic auth to the server URL only.
+    const results = [rotated('fw-sfo1-01', '2027-02-21T06:00:00Z')];
+    const publish = (token: string) =>
+      publishRotations({
+        repoDir: checkout,
+        defaultBranch: 'main',
+        results,
+        reapply: reapplyResults(results),
+        octokit: client(token),
+        owner: OWNER,
+        repo: 'git-http',
+        git: { auth: { token, serverUrl: emulator.url } },
+      });
+    await expect(publish('ghs_reader')).rejects.toThrow(
+      /refused the push to ottr\/rotations \(403: permission to acme\/git-http\.git denied to github-actions\[bot\]\).*contents: write/,
+    );
+    expect(git(bare, 'branch', '--list', 'ottr/rotations').trim()).toBe('');
+    await expect(publish('ghs_writer')).resolves.toMatchObject({ action: 'created' });
+    expect(git(bare, 'branch', '--list', 'ottr/rotations').trim()).not.toBe('');
   });
 });
 

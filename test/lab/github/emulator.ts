@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { basicAuthToken, GIT_PATH, serveGit } from './git-http.ts';
 import { installWorkflowPushGuard } from './workflow-guard.ts';
 
 const DOCS = 'https://docs.github.com/rest';
@@ -290,6 +291,8 @@ export class GitHubEmulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const gitPath = GIT_PATH.exec(new URL(req.url ?? '/', this.url).pathname);
+    if (gitPath) return this.handleGit(req, res, `${gitPath[1]}/${gitPath[2]}`);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -342,6 +345,26 @@ export class GitHubEmulator {
       if (!(error instanceof HttpError)) throw error;
       this.send(res, error.status, error.body);
     }
+  }
+
+  /** A clone, fetch or push of a repository that has a `gitDir` (git-http.ts). */
+  private async handleGit(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, body: undefined });
+    const gitDir = this.repos.get(key)?.gitDir;
+    if (!gitDir) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('Repository not found.\n');
+      return;
+    }
+    const token = basicAuthToken(req.headers.authorization);
+    const granted = token === undefined ? undefined : this.permissions.get(token);
+    await serveGit(req, res, url, gitDir, {
+      token,
+      known: token !== undefined && (this.tokens.size === 0 || this.tokens.has(token)),
+      login: (token && this.logins.get(token)) || DEFAULT_TOKEN_LOGIN,
+      ...(granted ? { contents: granted.contents ?? 'none', workflows: granted.workflows ?? 'none' } : {}),
+    });
   }
 
   private lagBody(body: unknown) {
