@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
-import { describeRefusal } from '../gitops/accept-results.ts';
+import { describeRefusal, RESULT_ARTIFACT_PREFIX } from '../gitops/accept-results.ts';
 import { DEFAULT_BOT_LOGIN } from '../gitops/pending.ts';
 import { DEFAULT_ROTATIONS_BRANCH, type MergeMethod } from '../gitops/pull-request.ts';
 import { type ReportJobInput, reportJob } from '../jobs/report-job.ts';
@@ -114,4 +114,8 @@ export async function main(): Promise<void> {
     core.setFailed('no result files arrived from the rotate jobs');
   else if (outcome.refused.length > 0)
     core.setFailed(`${outcome.refused.length} result file(s) refused: nothing of them was recorded`);
+  else if (outcome.unreported.length > 0)
+    core.setFailed(
+      `${outcome.unreported.length} planned device(s) sent no result: ${outcome.unreported.map((u) => u.system_name).join(', ')} (their rotate job failed before uploading ${RESULT_ARTIFACT_PREFIX}<entry id>, or the artifact did not arrive)`,
+    );
 }

@@ -7,8 +7,10 @@ import {
   acceptResults,
   authorityTrust,
   describeRefusal,
+  entryDevices,
   type FoundResult,
   findResults,
+  RESULT_ARTIFACT_PREFIX,
   type Refusal,
 } from '../gitops/accept-results.ts';
 import { type ApplyReport, applyResults, certificateRecord, readResults } from '../gitops/apply-results.ts';
@@ -86,6 +88,11 @@ export interface ReportOutcome {
   unreadable: { file: string; message: string }[];
   /** Devices with a result that are no longer in the inventory (removed since the plan): skipped. */
   removed: string[];
+  /**
+   * Devices the plan gave a rotate job that sent no result for them (the job failed before its upload, or its
+   * artifact never arrived): nothing is known of them, they stay due, and the run fails.
+   */
+  unreported: { system_name: string; entry: string }[];
   /** Accepted results that rotated. */
   rotated: number;
   /** Accepted results that failed or were rolled back, and refused result files. */
@@ -117,7 +124,11 @@ export async function reportJob(input: ReportJobInput, port: ReportPort): Promis
     : { found: [] as FoundResult[], problems: [] };
   const repository = await loadRepository(input.root);
   const devices: Device[] = repository.records.flatMap((r) => (r.device ? [r.device] : []));
-  const acceptance = accept(input, found, devices, repository.settings);
+  const planRead =
+    found.length > 0
+      ? readPlanFile(resolve(input.root, input.planFile), input.planSha256)
+      : { problem: 'no results' };
+  const acceptance = accept(input, found, planRead, devices, repository.settings);
   const results = acceptance.accepted;
   const outcome: ReportOutcome = {
     results,
@@ -125,6 +136,7 @@ export async function reportJob(input: ReportJobInput, port: ReportPort): Promis
     notes: acceptance.notes,
     unreadable,
     removed: acceptance.removed,
+    unreported: 'plan' in planRead ? unreportedDevices(planRead.plan, found) : [],
     rotated: results.filter((r) => r.status === 'rotated').length,
     failed: results.filter(isFailure).length + acceptance.refused.length,
     dashboard: '',
@@ -143,19 +155,28 @@ export async function reportJob(input: ReportJobInput, port: ReportPort): Promis
 function accept(
   input: ReportJobInput,
   found: FoundResult[],
+  planRead: ReturnType<typeof readPlanFile>,
   devices: Device[],
   settings: Settings | undefined,
 ): Acceptance {
-  const planRead =
-    found.length > 0
-      ? readPlanFile(resolve(input.root, input.planFile), input.planSha256)
-      : { problem: 'no results' };
   return acceptResults(found, {
     ...('plan' in planRead ? { plan: planRead.plan } : { planProblem: planRead.problem }),
     devices: new Map(devices.map((d) => [d.system_name, d])),
     trust: authorityTrust(input.root, settings),
     now: new Date(),
   });
+}
+
+/** Every device of the plan's matrix with no result file naming it in its own entry's artifact. */
+function unreportedDevices(plan: Plan, found: FoundResult[]): ReportOutcome['unreported'] {
+  const unreported: ReportOutcome['unreported'] = [];
+  for (const [entry, names] of entryDevices(plan)) {
+    const artifact = `${RESULT_ARTIFACT_PREFIX}${entry}`;
+    const reported = new Set(found.filter((f) => f.artifact === artifact).map((f) => f.result.system_name));
+    for (const name of [...names].sort())
+      if (!reported.has(name)) unreported.push({ system_name: name, entry });
+  }
+  return unreported;
 }
 
 /** Pushes the rotations branch, opens or updates its pull request, and vouches for the pushed head. */
@@ -374,6 +395,11 @@ function reportSummary(outcome: ReportOutcome, input: ReportJobInput): string {
   const lines: string[] = ['## Ottr report', ''];
   if (outcome.results.length === 0 && outcome.refused.length === 0)
     lines.push('No result files arrived: no rotate job finished a device.', '');
+  if (outcome.unreported.length > 0)
+    lines.push(
+      `**No result** (not rotated as far as anyone knows; they stay due): ${outcome.unreported.map((u) => `${u.system_name} (artifact ${RESULT_ARTIFACT_PREFIX}${u.entry})`).join(', ')}`,
+      '',
+    );
   if (outcome.refused.length > 0)
     lines.push(
       `**Refused results** (not recorded, counted as failures; see docs/security-records.md):`,
