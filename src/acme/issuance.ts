@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { X509Certificate } from 'node:crypto';
 import type { Resolver } from 'node:dns/promises';
-import { type Agent, get as httpsGet } from 'node:https';
 import * as acme from 'acme-client';
 import { aliasTarget } from '../dns/alias.ts';
 import { checkChallengeAliases, describeAliasProblems } from '../dns/cname-check.ts';
@@ -13,6 +12,7 @@ import { sleep } from '../util/sleep.ts';
 import { ariCertificateId, parseRenewalInfo, type RenewalInfo } from './ari.ts';
 import { checkCsr } from './csr-policy.ts';
 import { type AcmeProblem, classifyProblem, IssuanceError, isNetworkError } from './errors.ts';
+import { isHiddenNetworkError, unreachableCause, useAcmeNetwork } from './network.ts';
 
 export interface IssueDns {
   provider: TxtProvider;
@@ -69,12 +69,9 @@ function recordedProblem(): AcmeProblem | undefined {
 let interceptorInstalled = false;
 
 function installProblemRecorder(): void {
+  useAcmeNetwork(); // the process's proxy environment; acme-client's own retries off (ours are bounded)
   if (interceptorInstalled) return;
   interceptorInstalled = true;
-  // Retries are ours (bounded waits); acme-client's own would sleep for any Retry-After, however long.
-  (
-    acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }
-  ).acmeSettings.retryMaxAttempts = 0;
   acme.axios.interceptors.response.use((response) => {
     const store = lastProblem.getStore();
     if (store && response.status >= 400) {
@@ -91,19 +88,6 @@ function installProblemRecorder(): void {
 }
 
 /** Runs one CA request: retries 5xx/429/network errors a few times with bounded waits, classifies failures. */
-/** Why a CA's directory cannot be fetched, asked through the same HTTPS agent acme-client uses. */
-function unreachableCause(directoryUrl: string): Promise<string> {
-  return new Promise((resolve) => {
-    const agent = acme.axios.defaults.httpsAgent as Agent | undefined;
-    const req = httpsGet(directoryUrl, { ...(agent ? { agent } : {}), timeout: 10_000 }, (res) => {
-      res.resume();
-      resolve(`it answered HTTP ${res.statusCode}`);
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ? `${e.message} (${e.code})` : e.message));
-  });
-}
-
 async function caStep<T>(step: string, request: IssueRequest, run: () => Promise<T>): Promise<T> {
   const store = lastProblem.getStore()!;
   const maxWait = request.maxRetryAfterMs ?? 30_000;
@@ -119,12 +103,12 @@ async function caStep<T>(step: string, request: IssueRequest, run: () => Promise
       const timedOut = !problem && Date.now() - started >= 0.95 * (request.caTimeoutMs ?? 30_000);
       // acme-client also reads `response.config` of a request that got no response at all (a TLS or network
       // failure) and so throws a TypeError that hides the cause; ask the CA once more ourselves to name it.
-      if (!problem && !timedOut && error instanceof TypeError && /reading 'config'/.test(error.message)) {
-        const cause = await unreachableCause(request.directoryUrl);
-        if (!cause.startsWith('it answered'))
+      if (!problem && !timedOut && isHiddenNetworkError(error)) {
+        const cause = await unreachableCause(request.directoryUrl, 10_000);
+        if (cause)
           throw new IssuanceError(
             'ca_unavailable',
-            `${step}: the CA at ${request.directoryUrl} could not be reached: ${cause}${/certificate|self.signed/i.test(cause) ? ' (a private CA: trust its HTTPS root with NODE_EXTRA_CA_CERTS)' : ''}`,
+            `${step}: the CA at ${request.directoryUrl} could not be reached: ${cause}`,
           );
       }
       const errorClass = problem
@@ -197,7 +181,11 @@ async function issue(request: IssueRequest): Promise<IssuedCertificate> {
   const names = checked.csr.names;
   if (dns.aliasResolver) {
     const problems = await checkChallengeAliases(names, dns.delegateZone, dns.aliasResolver);
-    if (problems.length > 0) throw new IssuanceError('dns_alias_missing', describeAliasProblems(problems));
+    if (problems.length > 0)
+      throw new IssuanceError(
+        problems.every((p) => p.lookupError) ? 'dns_resolver_failed' : 'dns_alias_missing',
+        describeAliasProblems(problems),
+      );
   }
 
   const client = new acme.Client({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import * as core from '@actions/core';
-import { getOctokit } from '@actions/github';
+import { githubClient } from '../github/github-client.ts';
 import { DEFAULT_BOT_LOGIN, type PendingTrust } from '../gitops/pending.ts';
 import { awsSessionSeconds, type PlanPort, planJob } from '../jobs/plan-job.ts';
 import type { Plan } from '../plan/build-plan.ts';
@@ -80,7 +80,7 @@ export async function planRun(inputs: PlanInputs, port: PlanPort = QUIET): Promi
         ...(inputs.github
           ? {
               github: {
-                octokit: getOctokit(inputs.github.token, { baseUrl: inputs.github.apiUrl }),
+                octokit: githubClient(inputs.github.token, inputs.github.apiUrl),
                 owner: inputs.github.owner,
                 repo: inputs.github.repo,
               },

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { getOctokit } from '@actions/github';
+import { githubClient } from '../github/github-client.ts';
 import { describeRefusal, RESULT_ARTIFACT_PREFIX } from '../gitops/accept-results.ts';
 import { DEFAULT_BOT_LOGIN } from '../gitops/pending.ts';
 import { DEFAULT_ROTATIONS_BRANCH, type MergeMethod } from '../gitops/pull-request.ts';
@@ -76,7 +76,7 @@ export function reportSecrets(env: NodeJS.ProcessEnv): SecretSource {
 export async function main(): Promise<void> {
   const inputs = reportInputs(process.env);
   const secrets = reportSecrets(process.env);
-  const octokit = inputs.token ? getOctokit(inputs.token, { baseUrl: inputs.apiUrl }) : undefined;
+  const octokit = inputs.token ? githubClient(inputs.token, inputs.apiUrl) : undefined;
   // Only a publishing run needs the default branch; a dry run never asks the API for it.
   const defaultBranch =
     octokit && !inputs.dryRun

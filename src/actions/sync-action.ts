@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as core from '@actions/core';
-import { getOctokit } from '@actions/github';
+import { githubClient } from '../github/github-client.ts';
 import { type BranchPublishResult, publishBranch } from '../gitops/pull-request.ts';
 import {
   awsClientsFor,
@@ -119,7 +119,7 @@ export async function sync(inputs: SyncInputs, env: NodeJS.ProcessEnv): Promise<
   let proposal = await proposeSync(inputs.root, candidates, options);
   let pullRequest: BranchPublishResult | undefined;
   if (!inputs.dryRun) {
-    const octokit = getOctokit(inputs.token, { baseUrl: inputs.apiUrl });
+    const octokit = githubClient(inputs.token, inputs.apiUrl);
     pullRequest = await publishBranch({
       repoDir: inputs.root,
       defaultBranch: await repositoryDefaultBranch(inputs.defaultBranch, octokit, inputs),

@@ -1,4 +1,5 @@
 import type { Resolver } from 'node:dns/promises';
+import { retry } from '../util/poll.ts';
 import { challengeCnames } from './alias.ts';
 
 export interface AliasProblem {
@@ -7,6 +8,29 @@ export interface AliasProblem {
   found: string | undefined;
   /** The zone-file line that fixes it. */
   record: string;
+  /**
+   * Why the name could not be looked up (the resolver timed out, refused or failed), after retries: the alias
+   * may well be in place. Undefined when the resolver answered (the CNAME is absent or points elsewhere).
+   */
+  lookupError?: string;
+}
+
+/** Answers that mean the record is not there (c-ares codes, as node:dns reports them). */
+const ABSENT = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN']);
+
+/** The CNAME of `name`, undefined when there is none; a failing resolver is asked again, then throws. */
+async function lookupCname(resolver: Resolver, name: string): Promise<string | undefined> {
+  try {
+    return await retry(async () => (await resolver.resolveCname(name))[0], {
+      attempts: 3,
+      baseMs: 200,
+      capMs: 1000,
+      retryable: (error) => !ABSENT.has((error as NodeJS.ErrnoException).code ?? ''),
+    });
+  } catch (error) {
+    if (ABSENT.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -23,9 +47,16 @@ export async function checkChallengeAliases(
     records.map(async ({ name, target }): Promise<AliasProblem | undefined> => {
       let found: string | undefined;
       try {
-        found = (await resolver.resolveCname(name))[0]?.toLowerCase().replace(/\.$/, '');
-      } catch {
-        found = undefined;
+        found = (await lookupCname(resolver, name))?.toLowerCase().replace(/\.$/, '');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        return {
+          name,
+          expected: target,
+          found: undefined,
+          record: `${name}. CNAME ${target}.`,
+          lookupError: code,
+        };
       }
       if (found === target) return undefined;
       return { name, expected: target, found, record: `${name}. CNAME ${target}.` };
@@ -35,8 +66,12 @@ export async function checkChallengeAliases(
 }
 
 export function describeAliasProblems(problems: readonly AliasProblem[]): string {
+  const unchecked = problems.filter((p) => p.lookupError);
+  if (unchecked.length === problems.length)
+    return `the challenge aliases could not be checked: the resolver failed (${[...new Set(unchecked.map((p) => p.lookupError))].join(', ')}) for ${unchecked.map((p) => `_acme-challenge of ${p.name.replace(/^_acme-challenge\./, '')}`).join(', ')}; nothing was ordered`;
   const lines = problems.map(
-    (p) => `  ${p.record}${p.found ? `   (now: CNAME ${p.found})` : '   (missing)'}`,
+    (p) =>
+      `  ${p.record}${p.lookupError ? `   (not checked: ${p.lookupError})` : p.found ? `   (now: CNAME ${p.found})` : '   (missing)'}`,
   );
   return `the challenge alias is not in place; create in each name's zone:\n${lines.join('\n')}`;
 }

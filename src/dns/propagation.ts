@@ -1,3 +1,4 @@
+import { proxyAwareFetch } from '../net/fetch.ts';
 import { done, notYet, poll } from '../util/poll.ts';
 import { DnsError } from './errors.ts';
 import { resolverFor } from './resolver.ts';
@@ -38,7 +39,7 @@ async function askDoh(url: string, name: string, signal: AbortSignal | undefined
   const query = new URL(url);
   query.searchParams.set('name', name);
   query.searchParams.set('type', 'TXT');
-  const response = await fetch(query, {
+  const response = await proxyAwareFetch()(query, {
     headers: { accept: 'application/dns-json' },
     ...(signal ? { signal } : {}),
   });

@@ -6,6 +6,7 @@ import {
   type ResourceRecordSet,
   Route53Client,
 } from '@aws-sdk/client-route-53';
+import { awsProxyOptions } from '../net/agents.ts';
 import { done, notYet, poll, retry } from '../util/poll.ts';
 import { DnsError } from './errors.ts';
 import type { TxtProvider } from './provider.ts';
@@ -63,6 +64,7 @@ export function route53Provider(options: Route53Options): TxtProvider {
     maxAttempts: 1, // retries are ours: full jitter, and conflicts handled apart from throttling
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...awsProxyOptions(),
   });
   const zone = options.hostedZoneId.replace(/^\/?hostedzone\//, '');
   const attempts = options.maxAttempts ?? 8;

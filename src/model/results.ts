@@ -37,6 +37,7 @@ export const RESULT_SCHEMA = 'ottr.result/v1';
 export type IssuanceFailureClass =
   | 'csr_rejected' // the device's CSR broke policy: nothing was ordered
   | 'dns_alias_missing' // an _acme-challenge CNAME is missing or points elsewhere
+  | 'dns_resolver_failed' // the resolvers could not answer whether the CNAMEs are there (timeouts, refusals)
   | 'dns_provider' // Route53 refused or failed (auth, throttling beyond retries)
   | 'dns_propagation' // TXT never visible at every authoritative server in time
   | 'ca_rate_limited' // urn:ietf:params:acme:error:rateLimited / HTTP 429

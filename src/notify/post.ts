@@ -1,3 +1,4 @@
+import { proxyAwareFetch } from '../net/fetch.ts';
 import { retryAfterMs } from '../util/retry-after.ts';
 import { sleep } from '../util/sleep.ts';
 
@@ -19,7 +20,7 @@ type Attempt = { sent: true } | { sent: false; reason: string; retryAfter?: numb
 async function attempt(url: string, body: string, options: PostOptions): Promise<Attempt> {
   const { label, timeoutMs } = options;
   try {
-    const response = await fetch(url, {
+    const response = await proxyAwareFetch()(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...options.headers },
       body,

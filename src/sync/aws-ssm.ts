@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { NAME_PATTERN } from '../model/names.ts';
 import type { Device } from '../model/types.ts';
+import { awsProxyOptions } from '../net/agents.ts';
 import { splitNames } from '../onboard/fields.ts';
 import type { Candidate, PlanOptions } from './sync-plan.ts';
 
@@ -224,6 +225,7 @@ export function awsClientsFor(region: string, env: NodeJS.ProcessEnv): AwsClient
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN } = env;
   const common = {
     region,
+    ...awsProxyOptions(env),
     ...(accessKeyId && secretAccessKey
       ? {
           credentials: {

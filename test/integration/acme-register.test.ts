@@ -1,4 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
 import * as acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
@@ -85,5 +86,70 @@ describe('ottr acme register', () => {
       ).code,
     ).toBe(2);
     expect((await runCli(['acme', 'deregister'])).code).toBe(2);
+  });
+});
+
+describe('ottr acme register against a CA that cannot be reached', () => {
+  const register = (directory: string, ...extra: string[]) =>
+    runCli(['acme', 'register', '--authority', 'lets_encrypt', '--directory', directory, ...extra]);
+
+  /** Runs `register` and gives its output with how long it took. */
+  async function timed(directory: string, ...extra: string[]) {
+    const started = Date.now();
+    const run = await register(directory, ...extra);
+    return { ...run, ms: Date.now() - started };
+  }
+
+  it('says ECONNREFUSED at once for a closed port, not "Cannot read properties of undefined"', async () => {
+    const run = await timed('https://127.0.0.1:1/dir');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('registration failed: cannot reach https://127.0.0.1:1/dir: ECONNREFUSED');
+    expect(run.output).not.toMatch(/Cannot read properties|undefined/);
+    expect(run.ms).toBeLessThan(5000); // acme-client's own retries took 75 s
+  });
+
+  it('says ENOTFOUND within seconds for a name that cannot resolve (RFC 6761 .invalid), resolver or not', async () => {
+    const run = await timed('https://ca.invalid/dir', '--timeout', '3');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /cannot reach https:\/\/ca\.invalid\/dir: (ENOTFOUND|EAI_AGAIN|timeout after 3 s)/,
+    );
+    expect(run.ms).toBeLessThan(5000);
+    const trailingDot = await timed('https://acme.ca.invalid./dir', '--timeout', '3');
+    expect(trailingDot.stderr).toMatch(/ENOTFOUND \(the name does not resolve\)/);
+  });
+
+  it('gives up on a CA that accepts the connection and never answers after --timeout', async () => {
+    const sockets = new Set<Socket>();
+    const silent: Server = createServer((socket) => sockets.add(socket)); // accepts, then says nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const run = await timed(`https://127.0.0.1:${port}/dir`, '--timeout', '1');
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`cannot reach https://127.0.0.1:${port}/dir: timeout after 1 s`);
+      expect(run.ms).toBeGreaterThanOrEqual(900);
+      expect(run.ms).toBeLessThan(4000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
+  it('says when the URL answers but is not an ACME directory, and checks --timeout', async () => {
+    acme.axios.defaults.httpsAgent = open.agent;
+    const notFound = await register(open.directoryUrl.replace(/\/dir$/, '/no-such-path'));
+    expect(notFound.code).toBe(1);
+    expect(notFound.stderr).toMatch(
+      /cannot reach https:\/\/127\.0\.0\.1:\d+\/no-such-path: it answered HTTP 404/,
+    );
+    for (const bad of ['0', '-1', 'soon', '601']) {
+      const run = await register(open.directoryUrl, `--timeout=${bad}`);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/--timeout must be a number of seconds/);
+    }
+    expect((await runCli(['acme', 'register', '--help'])).stdout).toMatch(
+      /--timeout SECONDS .*\(default 10\)/,
+    );
   });
 });

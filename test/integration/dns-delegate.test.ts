@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkChallengeAliases, describeAliasProblems } from '../../src/dns/cname-check.ts';
 import { DnsError } from '../../src/dns/errors.ts';
@@ -200,4 +201,24 @@ describe('propagation and the challenge alias', () => {
     );
     expect(text).toContain('(now: CNAME elsewhere.example.org)');
   });
+
+  it('a resolver that does not answer is asked again, then reported as unchecked, never as a missing alias', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    let queries = 0;
+    socket.on('message', () => queries++); // a server that swallows every query
+    const { port } = socket.address();
+    try {
+      const resolver = resolverFor([`127.0.0.1:${port}`]);
+      const problems = await checkChallengeAliases(['good.example.com'], DELEGATE_ZONE, resolver);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]!.lookupError).toMatch(/^E[A-Z]+$/);
+      expect(queries).toBeGreaterThanOrEqual(3);
+      const text = describeAliasProblems(problems);
+      expect(text).toMatch(/could not be checked: the resolver failed \(E[A-Z]+\)/);
+      expect(text).not.toContain('(missing)');
+    } finally {
+      socket.close();
+    }
+  }, 60_000);
 });

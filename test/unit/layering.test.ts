@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['util'],
+  ['net'],
   ['model', 'github'],
   ['routing', 'dns', 'verify'],
   ['acme', 'platforms'],

@@ -5,6 +5,7 @@ import {
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import { awsProxyOptions } from '../../net/agents.ts';
 import { done, notYet, poll, retry } from '../../util/poll.ts';
 import { sleep } from '../../util/sleep.ts';
 import type { DriverContext } from '../contract.ts';
@@ -246,6 +247,7 @@ export async function connectSsm(context: SsmContext, options: SsmDriverOptions)
     maxAttempts: 1, // throttling is retried here, with backoff and jitter
     ...(connection.region ? { region: connection.region } : {}),
     ...(endpoint ? { endpoint } : {}),
+    ...awsProxyOptions(),
   });
   const ssm: Ssm = { client, context, options, limits };
   const instanceId = await findInstance(ssm);

@@ -1,7 +1,10 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { isIPv6, type Socket } from 'node:net';
 import { connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { Device } from '../../model/types.ts';
+import { proxyFor } from '../../net/proxy.ts';
+import { openTunnel } from '../../net/tunnel.ts';
 
 /**
  * Whom a management interface is trusted as — explicitly, never by Node's public bundle, never on first use:
@@ -106,7 +109,10 @@ export function trustInstalled(trust: HttpsTrust, leafPem: string): void {
   if (!trust.spkiPins.includes(pin)) trust.spkiPins.push(pin);
 }
 
-/** A TLS connection whose peer passed `trustProblem` — checked before a single byte of the request is sent. */
+/**
+ * A TLS connection whose peer passed `trustProblem` — checked before a single byte of the request is sent —
+ * through the proxy HTTPS_PROXY names unless NO_PROXY exempts the device (src/net/proxy.ts).
+ */
 function trustedSocket(
   host: string,
   port: number,
@@ -114,8 +120,28 @@ function trustedSocket(
   trust: HttpsTrust,
   timeoutMs: number,
 ): Promise<TLSSocket> {
+  const target = new URL(`https://${isIPv6(host) ? `[${host}]` : host}:${port}`);
+  const proxy = proxyFor(target);
+  const tunnel = proxy ? openTunnel(proxy, host, port, timeoutMs) : Promise.resolve(undefined);
+  return tunnel.then((through) => handshake(through, host, port, servername, trust, timeoutMs));
+}
+
+/** The TLS handshake of trustedSocket, on a proxy's tunnel when there is one, else on a new connection. */
+function handshake(
+  through: Socket | undefined,
+  host: string,
+  port: number,
+  servername: string,
+  trust: HttpsTrust,
+  timeoutMs: number,
+): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, servername, rejectUnauthorized: false, timeout: timeoutMs });
+    const socket = connect({
+      ...(through ? { socket: through } : { host, port }),
+      servername,
+      rejectUnauthorized: false,
+      timeout: timeoutMs,
+    });
     const handshakeTimeout = () =>
       socket.destroy(new Error(`no TLS handshake with ${host}:${port} within ${timeoutMs} ms`));
     socket.once('timeout', handshakeTimeout);
