@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly through tsx, so `npx ottr` always runs the checked-out sources.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI in dist/cli/ (committed; `npm run build:cli` rebuilds it from src/cli/).
+import { main } from '../dist/cli/main.mjs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,5 @@
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
+import { parsePlainMapping } from './fast-yaml.ts';
 import type { Problem } from './problems.ts';
 
 /** Anchors/aliases are legal YAML, but a file that expands more than this is an attack, not a device. */
@@ -9,16 +10,61 @@ export interface Position {
   column: number;
 }
 
-/** A parsed YAML file that can still point at the line of any field. */
+interface Positional {
+  doc: Document.Parsed;
+  lines: LineCounter;
+}
+
+/** How many files this process has parsed with positions (OTTR_TIMINGS and the tests report it). */
+export const yamlParseStats = { positional: 0 };
+
+function positionalParse(text: string): Positional {
+  yamlParseStats.positional++;
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    schema: 'core',
+    uniqueKeys: true,
+    merge: false,
+    strict: true,
+    prettyErrors: false,
+    keepSourceTokens: false,
+  });
+  return { doc, lines };
+}
+
+/**
+ * A parsed YAML file that can still point at the line of any field. A file the fast parser read has no
+ * positions yet: the positional parse runs on the first `locate` (or `doc`), so only files with a finding
+ * that needs a position pay for it.
+ */
 export class YamlSource {
+  private positional: Positional | undefined;
+
   constructor(
     readonly file: string,
-    readonly doc: Document.Parsed,
-    private readonly lines: LineCounter,
-  ) {}
+    private readonly bytes: Uint8Array,
+    positional?: Positional,
+  ) {
+    this.positional = positional;
+  }
+
+  /** Whether positions have been computed (tests and the benchmark check that clean files never are). */
+  get hasPositions(): boolean {
+    return this.positional !== undefined;
+  }
+
+  get doc(): Document.Parsed {
+    return this.parsed().doc;
+  }
+
+  private parsed(): Positional {
+    this.positional ??= positionalParse(utf8.decode(this.bytes));
+    return this.positional;
+  }
 
   private position(offset: number): Position {
-    const { line, col } = this.lines.linePos(offset);
+    const { line, col } = this.parsed().lines.linePos(offset);
     return { line, column: col };
   }
 
@@ -124,6 +170,10 @@ export function parseYamlMapping(file: string, bytes: Uint8Array, maxBytes: numb
       problems: [fileProblem(file, `file is ${bytes.length} bytes; the limit is ${maxBytes} bytes`)],
     };
   }
+  // A plain mapping (no anchors, tags or directives) in valid UTF-8 that the fast parser reads is read the same
+  // way by the positional parser (test/unit/fast-yaml.test.ts); its positions wait until a finding asks for one.
+  const plain = parsePlainMapping(bytes);
+  if (plain) return { ok: true, value: plain, source: new YamlSource(file, bytes) };
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     return { ok: false, problems: [fileProblem(file, 'file is UTF-16; save it as UTF-8')] };
   }
@@ -146,17 +196,7 @@ export function parseYamlMapping(file: string, bytes: Uint8Array, maxBytes: numb
       problems: [fileProblem(file, 'contains a NUL byte; this is not a text file', at.line, at.column)],
     };
   }
-  const text = utf8.decode(bytes);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    schema: 'core',
-    uniqueKeys: true,
-    merge: false,
-    strict: true,
-    prettyErrors: false,
-    keepSourceTokens: false,
-  });
+  const { doc, lines } = positionalParse(utf8.decode(bytes));
   const yamlProblems: Problem[] = [];
   for (const issue of [...doc.errors, ...doc.warnings]) {
     const { line, col } = lines.linePos(issue.pos[0]);
@@ -174,7 +214,7 @@ export function parseYamlMapping(file: string, bytes: Uint8Array, maxBytes: numb
   });
   if (yamlProblems.length > 0) return { ok: false, problems: yamlProblems };
 
-  const source = new YamlSource(file, doc, lines);
+  const source = new YamlSource(file, bytes, { doc, lines });
   if (!isMap(doc.contents)) {
     const what =
       doc.contents === null ? 'an empty document' : isSeq(doc.contents) ? 'a list' : 'a single value';
@@ -207,7 +247,9 @@ function describeYamlIssue(code: string, message: string): string {
     .trim();
   switch (code) {
     case 'DUPLICATE_KEY':
-      return `duplicate key: ${plain.replace(/^Map keys must be unique;?\s*/i, '') || 'a key appears twice in one mapping'}`;
+      // The parser does not say which key; repository/hints.ts names it from the file's text at this position,
+      // recognising the message by its "duplicate key:" start.
+      return `duplicate key: ${plain.replace(/^Map keys must be unique;?\s*/i, '') || 'a key appears twice in one mapping; keep one'}`;
     case 'MULTIPLE_DOCS':
       return 'the file holds several YAML documents (---); a device file holds exactly one';
     case 'TAG_RESOLVE_FAILED':

@@ -5,13 +5,13 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { dnsNameProblem } from '../model/dns-name.ts';
-import { NAME_PATTERN } from '../model/names.ts';
 import type { Device } from '../model/types.ts';
 import { platformInfo } from '../platforms/registry.ts';
 import { INVENTORY_DIR, type Repository } from '../repository/load.ts';
 import { compileRoutes } from '../routing/match.ts';
+import { answerProblem, authorityChoices, isRoutingFailure, ROUTING_FIELDS } from './checks.ts';
 import {
+  completeDevice,
   DEVICE_FIELDS,
   type DraftDevice,
   fieldValue,
@@ -19,9 +19,11 @@ import {
   getField,
   REQUIRED_FIELDS,
   setField,
+  unsetField,
 } from './fields.ts';
 import { SPKI_HELP, SSH_HOST_KEY_HELP } from './hints.ts';
 import type { Prompter, Question } from './prompt.ts';
+import { checkProposal, deviceFilePath, renderProposedDevice } from './proposal.ts';
 
 export interface MissingField {
   field: string;
@@ -65,41 +67,6 @@ export function knownValues(repository: Repository): KnownValues {
   };
 }
 
-const SECRET_NAME = /^[A-Z][A-Z0-9_]{2,63}$/;
-const CHECKS: Readonly<Record<string, (answer: string) => string | undefined>> = {
-  system_name: (a) =>
-    NAME_PATTERN.test(a)
-      ? undefined
-      : 'use lowercase letters, digits, . _ - (at most 63, a letter or digit first)',
-  data_center: (a) =>
-    NAME_PATTERN.test(a)
-      ? undefined
-      : 'use lowercase letters, digits, . _ - (at most 63, a letter or digit first)',
-  common_name: (a) => {
-    const problem = dnsNameProblem(a);
-    return problem ? `"${a}" ${problem}` : undefined;
-  },
-  subject_alternative_names: (a) => {
-    for (const name of a.split(/[\s,]+/).filter(Boolean)) {
-      const problem = dnsNameProblem(name);
-      if (problem) return `"${name}" ${problem}`;
-    }
-    return undefined;
-  },
-  'connection.credentials': (a) =>
-    SECRET_NAME.test(a)
-      ? undefined
-      : 'the NAME of a secret: A-Z, 0-9 and _, starting with a letter (never the value)',
-  'connection.ssh_host_key': (a) =>
-    /^SHA256:[A-Za-z0-9+/]{43}=?$/.test(a)
-      ? undefined
-      : 'a fingerprint as ssh-keygen -lf prints it: SHA256:…',
-  'connection.tls_spki_sha256': (a) =>
-    /^[A-Za-z0-9+/]{43}=$/.test(a) ? undefined : 'base64 of a SHA-256 digest: 44 characters ending in =',
-  'connection.instance_id': (a) =>
-    /^(i|mi)-[0-9a-f]{8,17}$/.test(a) ? undefined : 'an instance id: i-… or mi-… (hex)',
-};
-
 /** The connection fields the device's routing rule needs that the draft lacks, with their hints. */
 export function missingConnectionFields(repository: Repository, draft: DraftDevice): MissingField[] {
   if (!repository.routes || REQUIRED_FIELDS.some((f) => draft[f] === undefined)) return [];
@@ -124,19 +91,58 @@ export function missingConnectionFields(repository: Repository, draft: DraftDevi
 export interface CompleteOptions {
   /** Asks for what is missing; without it, missing fields are only reported. */
   prompter?: Prompter;
+  /** The device's file may exist (--force): otherwise a system_name whose file exists is asked again. */
+  overwrite?: boolean;
   /** Where explanations before a question go. */
   say?: (text: string) => void;
 }
 
-function question(field: string, known: KnownValues, draft: DraftDevice, optional = false): Question {
-  const q: Question = { label: field };
+/** No authority's key policy can be met by the device's platform: there is no answer to ask for. */
+export class NoAuthorityError extends Error {
+  override name = 'NoAuthorityError';
+}
+
+interface Session {
+  repository: Repository;
+  draft: DraftDevice;
+  known: KnownValues;
+  prompter: Prompter;
+  say: (text: string) => void;
+  overwrite: boolean;
+}
+
+/** Why the file the draft (with `field` answered) would be written to cannot be, or undefined. */
+function takenFile(session: Session, field: string, answer: string): string | undefined {
+  if (session.overwrite || (field !== 'system_name' && field !== 'data_center')) return undefined;
+  const names = {
+    system_name: session.draft.system_name,
+    data_center: session.draft.data_center,
+    [field]: answer,
+  };
+  if (names.system_name === undefined || names.data_center === undefined) return undefined;
+  const file = deviceFilePath(names as { system_name: string; data_center: string });
+  return existsSync(join(session.repository.root, file))
+    ? `${file} already exists (--force overwrites it)`
+    : undefined;
+}
+
+function question(session: Session, field: string, optional = false): Question {
+  const { repository, draft, known } = session;
+  const q: Question = {
+    label: field,
+    check: (answer) => answerProblem(repository, draft, field, answer) ?? takenFile(session, field, answer),
+  };
   if (optional) q.optional = true;
-  const check = CHECKS[field];
-  if (check) q.check = check;
   if (field === 'data_center') q.choices = known.dataCenters;
   if (field === 'certificate_authority') {
-    q.choices = known.authorities;
-    q.closed = known.authorities.length > 0;
+    const { offered, refused } = authorityChoices(repository, draft);
+    if (offered.length === 0 && refused.length > 0)
+      throw new NoAuthorityError(
+        `no authority in routing/settings.yaml can issue for this device: ${refused.map((r) => r.reason).join('; ')}`,
+      );
+    for (const { authority, reason } of refused) session.say(`  not offered: ${authority}: ${reason}\n`);
+    q.choices = offered;
+    q.closed = offered.length > 0;
   }
   if (field === 'host_platform') {
     q.choices = known.hostPlatforms;
@@ -144,14 +150,18 @@ function question(field: string, known: KnownValues, draft: DraftDevice, optiona
   }
   if (field === 'device_model' && draft.host_platform) q.choices = known.deviceModels(draft.host_platform);
   if (field === 'subject_alternative_names') q.label = 'subject_alternative_names (comma separated)';
+  if (field === 'ip_address') q.label = 'ip_address (else common_name is resolved)';
   return q;
 }
 
-async function askField(prompter: Prompter, field: string, q: Question, draft: DraftDevice): Promise<void> {
-  const answer = await prompter.ask(q);
-  if (answer === undefined) return;
+async function askField(session: Session, field: string, q: Question): Promise<void> {
+  const answer = await session.prompter.ask(q);
   const spec = DEVICE_FIELDS.find((f) => f.field === field)!;
-  setField(draft, field, fieldValue(spec, answer));
+  if (answer === undefined) {
+    unsetField(session.draft, field);
+    return;
+  }
+  setField(session.draft, field, fieldValue(spec, answer));
 }
 
 const OPTIONAL_ASKED: Readonly<Record<string, readonly string[]>> = {
@@ -161,10 +171,76 @@ const OPTIONAL_ASKED: Readonly<Record<string, readonly string[]>> = {
   certificate_authority: ['owner'],
 };
 
+/** Fields that are optional in a device file: a second answer may leave them out. */
+const OPTIONAL_FIELDS = new Set(
+  DEVICE_FIELDS.map((f) => f.field).filter((f) => !(REQUIRED_FIELDS as readonly string[]).includes(f)),
+);
+
+async function askConnectionFields(session: Session): Promise<void> {
+  const { repository, draft } = session;
+  for (const need of missingConnectionFields(repository, draft)) {
+    if (need.hint) session.say(`${need.hint}\n`);
+    const q = question(session, need.field);
+    const platform = repository.routes ? compileRoutes(repository.routes)(draft as Device) : undefined;
+    const fallback =
+      need.field === 'connection.credentials' && platform?.matched
+        ? platformInfo(platform.route.platform)?.aliases?.defaultCredentials
+        : undefined;
+    if (fallback) q.fallback = fallback;
+    await askField(session, need.field, q);
+  }
+}
+
+/** The field a problem of the proposed file is about, when a person can answer it again. */
+function askableField(problemField: string): string | undefined {
+  const field = problemField.replace(/\[\d+\].*$/, '');
+  return DEVICE_FIELDS.some((f) => f.field === field && f.kind !== 'switch' && f.kind !== 'labels')
+    ? field
+    : undefined;
+}
+
+/** Rounds of "this field fails, answer it again" before the problems are left to the caller. */
+const MAX_REVIEW_ROUNDS = 5;
+
+/**
+ * Checks the finished draft as `ottr validate` would and asks again for each field that fails (the settings may
+ * refuse an answer only in combination: a name outside the data center's suffixes, a credential bound to another
+ * data center), until the file is valid, nothing left can be asked, or after a few rounds.
+ */
+async function reviewDraft(session: Session): Promise<void> {
+  const { repository, draft, say } = session;
+  for (let round = 0; round < MAX_REVIEW_ROUNDS; round++) {
+    const device = completeDevice(draft);
+    if (!device) return;
+    const checked = checkProposal(repository, deviceFilePath(device), renderProposedDevice(device));
+    const failing = new Map<string, string>();
+    const taken = takenFile(session, 'system_name', device.system_name);
+    if (taken) failing.set('system_name', taken);
+    for (const problem of checked.problems) {
+      const field = problem.severity === 'error' ? askableField(problem.field) : undefined;
+      if (field && !failing.has(field)) failing.set(field, problem.message);
+    }
+    if (failing.size === 0) return;
+    for (const [field, message] of failing) {
+      if (field.startsWith('connection.') && /is not used by/.test(message)) {
+        unsetField(draft, field); // an answer for a platform the device no longer routes to
+        say(`  ${field}: ${message}; left out\n`);
+        continue;
+      }
+      const again = isRoutingFailure(message) ? [...ROUTING_FIELDS] : [field];
+      say(`  ${field}: ${message}; answer ${again.length > 1 ? again.join(', ') : 'it'} again\n`);
+      for (const asked of again)
+        await askField(session, asked, question(session, asked, OPTIONAL_FIELDS.has(asked)));
+    }
+    await askConnectionFields(session);
+  }
+}
+
 /**
  * Completes `draft` in place. With a prompter, every missing required field is asked for (and, when it had to
- * ask, the usual optional ones next to them); the connection fields the routing rule needs follow. Returns the
- * fields still missing: without a prompter, all of them.
+ * ask, the usual optional ones next to them; ip_address whenever it is not given), the connection fields the routing rule needs
+ * follow, and a field the finished file fails on is asked again. Returns the fields still missing: without a
+ * prompter, all of them.
  */
 export async function completeDraft(
   repository: Repository,
@@ -174,34 +250,27 @@ export async function completeDraft(
   const known = knownValues(repository);
   const { prompter } = options;
   const say = options.say ?? (() => {});
-  const missing: MissingField[] = [];
+  if (!prompter) {
+    const missing: MissingField[] = REQUIRED_FIELDS.filter((f) => draft[f] === undefined).map((field) => ({
+      field,
+      flag: flagFor(field),
+    }));
+    return missing.length > 0 ? missing : missingConnectionFields(repository, draft);
+  }
+  const session: Session = { repository, draft, known, prompter, say, overwrite: options.overwrite === true };
+  const asked = new Set<string>();
+  const ask = async (field: string, optional = false) => {
+    asked.add(field);
+    await askField(session, field, question(session, field, optional));
+  };
   for (const field of REQUIRED_FIELDS) {
     if (draft[field] !== undefined) continue;
-    if (!prompter) {
-      missing.push({ field, flag: flagFor(field) });
-      continue;
-    }
-    await askField(prompter, field, question(field, known, draft), draft);
-    for (const optional of OPTIONAL_ASKED[field] ?? []) {
-      if (getField(draft, optional) === undefined)
-        await askField(prompter, optional, question(optional, known, draft, true), draft);
-    }
+    await ask(field);
+    for (const optional of OPTIONAL_ASKED[field] ?? [])
+      if (getField(draft, optional) === undefined) await ask(optional, true);
   }
-  if (missing.length > 0) return missing;
-  for (const need of missingConnectionFields(repository, draft)) {
-    if (!prompter) {
-      missing.push(need);
-      continue;
-    }
-    if (need.hint) say(`${need.hint}\n`);
-    const q = question(need.field, known, draft);
-    const platform = repository.routes ? compileRoutes(repository.routes)(draft as Device) : undefined;
-    const fallback =
-      need.field === 'connection.credentials' && platform?.matched
-        ? platformInfo(platform.route.platform)?.aliases?.defaultCredentials
-        : undefined;
-    if (fallback) q.fallback = fallback;
-    await askField(prompter, need.field, q, draft);
-  }
-  return missing;
+  if (draft.ip_address === undefined && !asked.has('ip_address')) await ask('ip_address', true);
+  await askConnectionFields(session);
+  await reviewDraft(session);
+  return [];
 }

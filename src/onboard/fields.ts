@@ -159,6 +159,20 @@ export function setField(draft: DraftDevice, field: string, value: unknown): voi
   }
 }
 
+/** Removes a field (top-level or `connection.<key>`) from a draft. */
+export function unsetField(draft: DraftDevice, field: string): void {
+  if (field.startsWith('connection.')) {
+    if (!draft.connection) return;
+    const { [field.slice('connection.'.length)]: _removed, ...rest } = draft.connection as Record<
+      string,
+      unknown
+    >;
+    draft.connection = rest as Connection;
+  } else {
+    delete (draft as Record<string, unknown>)[field];
+  }
+}
+
 /** Reads a field (top-level or `connection.<key>`) of a draft. */
 export function getField(draft: DraftDevice, field: string): unknown {
   if (field.startsWith('connection.'))

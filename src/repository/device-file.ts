@@ -1,10 +1,10 @@
 import { basename } from 'node:path';
 import { parsePlainMapping } from '../model/fast-yaml.ts';
-import { placeFindings } from '../model/findings.ts';
 import type { Problem } from '../model/problems.ts';
 import type { Device } from '../model/types.ts';
 import { parseYamlMapping } from '../model/yaml-source.ts';
 import { type DeviceCheckContext, deviceContextFindings, deviceSemanticFindings } from './device-checks.ts';
+import { nameDuplicateKeys, placeFindingsQuoting } from './hints.ts';
 import { schemaFindings } from './schema.ts';
 
 export const MAX_DEVICE_FILE_BYTES = 64 * 1024;
@@ -17,6 +17,11 @@ function hasSchemaHeader(bytes: Uint8Array): boolean {
   if (bytes.length < HEADER_BYTES.length) return false;
   for (let i = 0; i < HEADER_BYTES.length; i++) if (bytes[i] !== HEADER_BYTES[i]) return false;
   return true;
+}
+
+/** The file as the positional parser read it (only files with problems are decoded again, to quote them). */
+function fileText(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8').decode(bytes);
 }
 
 /** One inventory file after validation. */
@@ -79,9 +84,10 @@ export function validateDeviceFile(
   const parsed = parseYamlMapping(file, bytes, MAX_DEVICE_FILE_BYTES);
   if (!parsed.ok) {
     const record: DeviceRecord = { file, system_name: fallbackName };
-    const first = parsed.problems[0];
-    if (first) record.first_error = first.message;
-    return { record, problems: parsed.problems };
+    const problems = nameDuplicateKeys(parsed.problems, () => fileText(bytes));
+    const first = problems[0];
+    if (first) record.first_error = `${first.field ? `${first.field}: ` : ''}${first.message}`;
+    return { record, problems };
   }
   const { value, source } = parsed;
   const findings = schemaFindings('device', value);
@@ -98,7 +104,7 @@ export function validateDeviceFile(
     findings.push(...routed.findings);
     if (!findings.some((f) => f.severity === 'error')) record.device = device;
   }
-  const problems = placeFindings(file, source, findings);
+  const problems = placeFindingsQuoting(file, source, findings, () => fileText(bytes));
   if (!hasSchemaHeader(bytes)) {
     problems.unshift({
       severity: 'warning',

@@ -1,14 +1,14 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { deviceNames } from '../model/boundary.ts';
-import { placeFindings } from '../model/findings.ts';
 import { compareProblems, fieldPath, type Problem } from '../model/problems.ts';
 import type { Route, RoutesFile, Settings } from '../model/types.ts';
-import { parseYamlMapping } from '../model/yaml-source.ts';
+import { parseYamlMapping, yamlParseStats } from '../model/yaml-source.ts';
 import { BUILT_IN_PLATFORMS, type PlatformRegistry } from '../platforms/registry.ts';
 import { compileRoutes } from '../routing/match.ts';
 import type { DeviceCheckContext } from './device-checks.ts';
 import { type DeviceRecord, MAX_DEVICE_FILE_BYTES, validateDeviceFile } from './device-file.ts';
+import { nameDuplicateKeys, placeFindingsQuoting } from './hints.ts';
 import { schemaFindings } from './schema.ts';
 import { routesFindings, settingsFindings } from './settings-checks.ts';
 
@@ -84,18 +84,19 @@ function loadConfig<T>(
     return undefined;
   }
   const parsed = parseYamlMapping(file, read.bytes, MAX_CONFIG_FILE_BYTES);
+  const text = () => new TextDecoder().decode(read.bytes);
   if (!parsed.ok) {
-    problems.push(...parsed.problems);
+    problems.push(...nameDuplicateKeys(parsed.problems, text));
     return undefined;
   }
   const findings = schemaFindings(schema, parsed.value, platforms);
   if (findings.length > 0) {
-    problems.push(...placeFindings(file, parsed.source, findings));
+    problems.push(...placeFindingsQuoting(file, parsed.source, findings, text));
     return undefined;
   }
   const value = parsed.value as T;
   const more = extra(value);
-  problems.push(...placeFindings(file, parsed.source, more));
+  problems.push(...placeFindingsQuoting(file, parsed.source, more, text));
   return more.some((f) => f.severity === 'error') ? undefined : value;
 }
 
@@ -154,6 +155,20 @@ export interface BatchResult {
   problems: Problem[];
 }
 
+/**
+ * Where this process's loading time went, summed over every loadRepository (`OTTR_TIMINGS=1 ottr …` prints
+ * it): reading device files, and parsing plus checking them.
+ */
+export const loadTimings = {
+  files: 0,
+  readMs: 0,
+  validateMs: 0,
+  /** Files parsed by the positional parser: only those with a finding that needs a position. */
+  get positionalParses() {
+    return yamlParseStats.positional;
+  },
+};
+
 /** Validates device files one after another (a clean file takes tens of microseconds). */
 export function validateDeviceFiles(batch: ValidationBatch): BatchResult {
   const router = batch.routes ? compileRoutes(batch.routes) : undefined;
@@ -166,6 +181,8 @@ export function validateDeviceFiles(batch: ValidationBatch): BatchResult {
   const problems: Problem[] = [];
   for (const file of batch.files) {
     let read: ReturnType<typeof readCapped>;
+    const readStart = performance.now();
+    loadTimings.files++;
     try {
       read = readCapped(join(batch.root, file), MAX_DEVICE_FILE_BYTES);
     } catch (error) {
@@ -187,7 +204,10 @@ export function validateDeviceFiles(batch: ValidationBatch): BatchResult {
       });
       continue;
     }
+    const validateStart = performance.now();
+    loadTimings.readMs += validateStart - readStart;
     const result = validateDeviceFile(file, read.bytes, context);
+    loadTimings.validateMs += performance.now() - validateStart;
     records.push(result.record);
     problems.push(...result.problems);
   }

@@ -5,6 +5,7 @@ import settingsSchema from '../../schemas/settings.schema.json' with { type: 'js
 import { error, type Finding } from '../model/findings.ts';
 import { BUILT_IN_PLATFORMS, type PlatformRegistry } from '../platforms/registry.ts';
 import { didYouMean } from '../util/suggest.ts';
+import { listMessage, type QuotableFinding, scalarTypeFinding, suggestField } from './hints.ts';
 import { routesSchema } from './routes-schema.ts';
 
 // ajv and ajv-formats are CommonJS; under NodeNext their default export is the module object.
@@ -33,16 +34,17 @@ function compiled(platforms: PlatformRegistry): Record<SchemaName, ValidateFunct
 
 /**
  * Validates a parsed document against one of the schemas in schemas/ (routes: as rebuilt from `platforms`'
- * manifests); returns findings, never throws.
+ * manifests); returns findings, never throws. A value YAML read as a number, boolean or null where a string
+ * belongs comes back quotable: placeFindingsQuoting (hints.ts) quotes what the file says there.
  */
 export function schemaFindings(
   schema: SchemaName,
   value: unknown,
   platforms: PlatformRegistry = BUILT_IN_PLATFORMS,
-): Finding[] {
+): QuotableFinding[] {
   const validate = compiled(platforms)[schema];
   if (validate(value)) return [];
-  const findings: Finding[] = [];
+  const findings: QuotableFinding[] = [];
   const seen = new Set<string>();
   for (const e of validate.errors ?? []) {
     const finding = describe(e);
@@ -105,6 +107,57 @@ function typeName(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+function knownFields(schema: unknown): string[] {
+  return Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
+}
+
+/** `hostname: …` where common_name is missing: the field written under another name. */
+function renameHint(missing: string, e: ErrorObject): string {
+  const data = e.data;
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return '';
+  const known = knownFields(e.parentSchema);
+  const written = Object.keys(data).find((k) => !known.includes(k) && suggestField(k, known) === missing);
+  return written ? `; rename "${written}" to ${missing}` : '';
+}
+
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
+  yes: true,
+  y: true,
+  on: true,
+  true: true,
+  no: false,
+  n: false,
+  off: false,
+  false: false,
+};
+
+/** A value of the wrong type, with the way to write it that the schema wants. */
+function typeFinding(e: ErrorObject, path: (string | number)[]): Finding {
+  const expected = (e.params as { type: string | string[] }).type;
+  const wanted = Array.isArray(expected) ? expected.join(' or ') : expected;
+  const sensitive = isSensitive(path);
+  const data = e.data;
+  if (wanted === 'string' && (typeof data === 'number' || typeof data === 'boolean' || data === null))
+    return scalarTypeFinding(path, data, sensitive);
+  const plain = `must be ${/^[aeiou]/.test(wanted) ? 'an' : 'a'} ${wanted}, found ${typeName(data)}`;
+  if (typeof data === 'string') {
+    const field = String(path.findLast((p) => typeof p === 'string') ?? '');
+    if (wanted === 'array') return error(path, listMessage(field, data, sensitive), 'value');
+    const word = BOOLEAN_WORDS[data.trim().toLowerCase()];
+    if (wanted === 'boolean' && word !== undefined) {
+      // Unquoted true/false (any case) is a boolean already, so these were written in quotes.
+      const quoted = /^(true|false)$/i.test(data);
+      const wrote = quoted
+        ? `${JSON.stringify(data)} in quotes, which is a string`
+        : `${data}, which YAML 1.2 reads as the string "${data}"`;
+      return error(path, `must be a boolean; you wrote ${wrote}: write ${word}`, 'value');
+    }
+    if ((wanted === 'integer' || wanted === 'number') && data.trim() !== '' && Number.isFinite(Number(data)))
+      return error(path, `${plain}; write ${sensitive ? 'the number' : data.trim()} without quotes`, 'value');
+  }
+  return error(path, plain, 'value');
+}
+
 function describe(e: ErrorObject): Finding | undefined {
   const path = pathOf(e.instancePath);
   const last = String(path[path.length - 1] ?? '');
@@ -113,29 +166,21 @@ function describe(e: ErrorObject): Finding | undefined {
       return undefined; // the failing `then` branch reports the real problem
     case 'additionalProperties': {
       const field = (e.params as { additionalProperty: string }).additionalProperty;
-      const known = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+      const known = knownFields(e.parentSchema);
       const where = path.length === 0 ? '' : ` in ${last}`;
       const list = known.length > 0 && known.length <= 12 ? ` (known: ${known.join(', ')})` : '';
-      const hint = didYouMean(field, known);
-      return error([...path, field], `unknown field "${field}"${where}${hint || list}`);
+      const meant = suggestField(field, known);
+      return error(
+        [...path, field],
+        `unknown field "${field}"${where}${meant ? `; did you mean "${meant}"?` : list}`,
+      );
     }
     case 'required': {
       const field = (e.params as { missingProperty: string }).missingProperty;
-      return error(path, `missing required field "${field}"`);
+      return error(path, `missing required field "${field}"${renameHint(field, e)}`);
     }
-    case 'type': {
-      const expected = (e.params as { type: string | string[] }).type;
-      const wanted = Array.isArray(expected) ? expected.join(' or ') : expected;
-      let hint = '';
-      if (wanted === 'string' && (typeof e.data === 'number' || typeof e.data === 'boolean')) {
-        hint = isSensitive(path) ? '; quote the value' : `; quote it: "${String(e.data)}"`;
-      }
-      return error(
-        path,
-        `must be ${/^[aeiou]/.test(wanted) ? 'an' : 'a'} ${wanted}, found ${typeName(e.data)}${hint}`,
-        'value',
-      );
-    }
+    case 'type':
+      return typeFinding(e, path);
     case 'pattern': {
       const secretField = /_secret$|credentials$/.test(last);
       const hint = secretField

@@ -31,6 +31,12 @@ const PLATFORMS = [
 
 const DAY = 86_400_000;
 
+/** Half the fleet on each authority, except Lighthouse, which makes only RSA keys: never the ECDSA authority. */
+function authorityFor(i: number, platform: string): string {
+  if (platform === 'lighthouse') return 'corp_ca';
+  return i % 2 === 0 ? 'lets_encrypt' : 'corp_ca';
+}
+
 function iso(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
@@ -54,7 +60,7 @@ export function deviceYaml(i: number, dataCenter: string, now: number): string {
     ...(p.device_model ? [`device_model: ${p.device_model}`] : []),
     `data_center: ${dataCenter}`,
     `ip_address: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-    `certificate_authority: ${i % 2 === 0 ? 'lets_encrypt' : 'corp_ca'}`,
+    `certificate_authority: ${authorityFor(i, p.host_platform)}`,
     'connection:',
     p.connection.trimEnd(),
     'owner: netops@example.com',
@@ -98,7 +104,7 @@ ${CENTERS.map((dc) => `  ${dc}: { suffixes: [${dc}.example.com] }`).join('\n')}
 
 /** Writes (once, then reuses) a repository with `count` devices spread over 20 data centers. */
 export function generateRepository(root: string, count: number, now: number, projectRoot: string): string {
-  const dir = join(root, `inventory-v2-${count}`);
+  const dir = join(root, `inventory-v3-${count}`);
   if (existsSync(join(dir, '.complete'))) return dir;
   rmSync(dir, { recursive: true, force: true });
   cpSync(join(projectRoot, 'routing'), join(dir, 'routing'), { recursive: true });

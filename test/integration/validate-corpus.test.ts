@@ -76,7 +76,8 @@ const CASES: Case[] = [
     files: { [DEVICE]: edit({ 7: 'os_version: 10.2' }) },
     file: DEVICE,
     line: 7,
-    message: /must be a string, found a number; quote it: "10.2"/,
+    message:
+      /os_version: must be a string; you wrote 10\.2 unquoted, which YAML reads as the number 10\.2: write "10\.2"/,
   },
   {
     name: 'system_name differs from file name',
@@ -289,7 +290,7 @@ const CASES: Case[] = [
     files: { [DEVICE]: edit({ 10: ['ip_address: 10.0.0.1', 'ip_address: 10.0.0.2'] }) },
     file: DEVICE,
     line: 11,
-    message: /duplicate key/,
+    message: /ip_address: duplicate key "ip_address" \(first on line 10\)/,
   },
   {
     name: 'YAML syntax error',
@@ -381,7 +382,8 @@ const CASES: Case[] = [
     files: { [DEVICE]: edit({ 10: ['ip_address: 10.0.0.1', 'labels:', '  rack: 14'] }) },
     file: DEVICE,
     line: 12,
-    message: /must be a string, found a number/,
+    message:
+      /labels\.rack: must be a string; you wrote 14 unquoted, which YAML reads as the number 14: write "14"/,
   },
   {
     name: 'renewal window ends before it starts',

@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProblemText } from '../../model/problems.ts';
-import { type CompleteOptions, completeDraft, type MissingField } from '../../onboard/complete.ts';
+import { flagProblems } from '../../onboard/checks.ts';
+import {
+  type CompleteOptions,
+  completeDraft,
+  type MissingField,
+  NoAuthorityError,
+} from '../../onboard/complete.ts';
 import { completeDevice, deviceFlagHelp, deviceFlagOptions, draftFromFlags } from '../../onboard/fields.ts';
 import { afterOnboardingLines } from '../../onboard/hints.ts';
 import { type AnswerSource, InputEndedError, Prompter, processAnswerSource } from '../../onboard/prompt.ts';
@@ -23,11 +29,14 @@ step (a pull request).
 Fields:
 ${deviceFlagHelp()}
 
-On a terminal, missing required fields are asked for, with the values the repository knows
-as choices (data centers, authorities, platforms); the connection fields the matching
-routing rule needs come next (credentials, ssh_host_key for linux-ssh, instance_id for
-linux-ssm, tls_spki_sha256 when certificate_validation is false). Without a terminal, or
-with --yes, nothing is asked: a missing field is a usage error naming its flag.
+Every flag's value is checked before anything is asked (a bad one is a usage error naming
+the flag). On a terminal, missing required fields are asked for, with the values the
+repository knows as choices (data centers, platforms, and only the authorities whose key
+policy the device's platform can meet), then ip_address, then the connection fields the
+matching routing rule needs (credentials, ssh_host_key for linux-ssh, instance_id for
+linux-ssm, tls_spki_sha256 when certificate_validation is false). Each answer is checked
+as it is given, and a field the finished file still fails on is asked again. Without a
+terminal, or with --yes, nothing is asked: a missing field is a usage error naming its flag.
 
 Options:
   --root DIR   repository root (default: current directory)
@@ -35,7 +44,8 @@ Options:
   --force      overwrite the device's file when it exists
 
 Exit codes: 0 written; 1 the file exists (without --force) or the device does not validate
-(nothing written); 2 usage error (a missing field without a terminal, a malformed flag).`;
+(nothing written); 2 usage error (a missing field without a terminal, a flag whose value is
+malformed or does not validate).`;
 
 function missingMessage(missing: MissingField[], why: string): string {
   const names = missing.map((m) => `${m.field} (${m.flag})`).join(', ');
@@ -66,13 +76,38 @@ export function createOnboardCommand(answers: () => AnswerSource = processAnswer
         return EXIT_FINDINGS;
       }
       const source = values.yes ? undefined : answers();
-      const prompter = source?.interactive ? new Prompter(source.input, io.stderr) : undefined;
-      const options: CompleteOptions = { say: io.stderr, ...(prompter ? { prompter } : {}) };
+      const interactive = Boolean(source?.interactive);
+      // A flag that cannot stand fails now, not after the questions; a complete set of flags without a terminal
+      // is checked as a file instead, with every problem at its line.
+      if (interactive || !completeDevice(draft)) {
+        const refused = flagProblems(repository, draft);
+        if (refused.length > 0)
+          throw new UsageError(`${refused.join('\n')}\nnothing was ${interactive ? 'asked or ' : ''}written`);
+      }
+      if (interactive && draft.system_name && draft.data_center && !values.force) {
+        const file = deviceFilePath({ system_name: draft.system_name, data_center: draft.data_center });
+        if (existsSync(join(root, file))) {
+          io.stderr(
+            `ottr onboard: ${file} already exists; nothing was asked or written (--force overwrites it)\n`,
+          );
+          return EXIT_FINDINGS;
+        }
+      }
+      const prompter = source && interactive ? new Prompter(source.input, io.stderr) : undefined;
+      const options: CompleteOptions = {
+        say: io.stderr,
+        overwrite: Boolean(values.force),
+        ...(prompter ? { prompter } : {}),
+      };
       let missing: MissingField[];
       try {
         missing = await completeDraft(repository, draft, options);
       } catch (error) {
         if (error instanceof InputEndedError) throw new UsageError(`${error.message}; nothing was written`);
+        if (error instanceof NoAuthorityError) {
+          io.stderr(`ottr onboard: ${error.message}; nothing was written\n`);
+          return EXIT_FINDINGS;
+        }
         throw error;
       } finally {
         prompter?.close();
