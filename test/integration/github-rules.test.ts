@@ -176,6 +176,41 @@ describe('git over HTTP with a token (contents: read to fetch, contents: write t
   });
 });
 
+describe('branch protection on the default branch (pull requests required)', () => {
+  it('a token cannot push main (GH006) but pushes the rotations branch; a local administrator still can', async () => {
+    const { dir, bare } = lab('protected', { protectedBranches: ['main'] });
+    emulator.permissions.set('ghs_pusher', { contents: 'write', 'pull-requests': 'write' });
+    const header = `http.${emulator.url}/.extraheader=AUTHORIZATION: basic ${Buffer.from('x-access-token:ghs_pusher').toString('base64')}`;
+    const checkout = join(dir, 'protected-http');
+    // Asynchronous: the emulator answering git runs in this process.
+    const gitAsync = (args: string[], cwd = dir) =>
+      new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile('git', ['-c', header, ...args], { cwd }, (error, _stdout, stderr) =>
+          resolve({ code: error ? 1 : 0, stderr }),
+        );
+      });
+    expect(
+      (await gitAsync(['clone', '--quiet', `${emulator.url}/${OWNER}/protected.git`, checkout])).code,
+    ).toBe(0);
+    writeFileSync(join(checkout, 'note.txt'), 'x\n');
+    git(checkout, 'add', 'note.txt');
+    git(checkout, 'commit', '--quiet', '-m', 'straight to main');
+    const before = git(bare, 'rev-parse', 'main').trim();
+    const refused = await gitAsync(['push', '--quiet', 'origin', 'main'], checkout);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('GH006: Protected branch update failed for refs/heads/main.');
+    expect(refused.stderr).toContain('Changes must be made through a pull request.');
+    expect(git(bare, 'rev-parse', 'main').trim()).toBe(before);
+    // The same commit on the bot branch goes through: that is how the report and sync publish.
+    const pushed = await gitAsync(['push', '--quiet', 'origin', 'HEAD:refs/heads/ottr/rotations'], checkout);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(git(bare, 'rev-parse', 'ottr/rotations').trim()).toBe(git(checkout, 'rev-parse', 'HEAD').trim());
+    // A merge by a person (a local push here) is not a token push.
+    git(checkout, 'push', '--quiet', bare, 'HEAD:main');
+    expect(git(bare, 'rev-parse', 'main').trim()).toBe(git(checkout, 'rev-parse', 'HEAD').trim());
+  });
+});
+
 describe('the setting that forbids GitHub Actions to create pull requests', () => {
   it('refuses GITHUB_TOKEN with 403 and the code says which setting to change; an App token may', async () => {
     const { checkout } = lab('no-actions-prs', { actionsCanCreatePullRequests: false });

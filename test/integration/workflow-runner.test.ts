@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/cli.ts';
-import { labRunners as labRunnersOf, labWorkflowOptions } from '../lab/cycle.ts';
+import { labEnvironmentRules, labRunners as labRunnersOf, labWorkflowOptions } from '../lab/cycle.ts';
 import { type FullLab, LAB_OWNER, LAB_REPO, startFullLab } from '../lab/full-lab.ts';
 import { emulatorJobTokens, type MintJobToken, tokenPermissions } from '../lab/workflow-runner/job-tokens.ts';
 import { loadWorkflow, runWorkflow, type WorkflowRunOptions } from '../lab/workflow-runner/runner.ts';
@@ -54,11 +55,30 @@ function recordedJobTokens(): MintJobToken {
 const listed = (run: Awaited<ReturnType<typeof runWorkflow>>) =>
   run.jobs.map((j) => ({ job: j.job, conclusion: j.conclusion }));
 
-/** rotate.yml with one text replaced (the first occurrence), as a mutated copy of the workflow. */
-async function mutated(from: string, to: string) {
-  const text = readFileSync(ROTATE_YML, 'utf8');
-  expect(text).toContain(from);
-  return loadWorkflow(ROTATE_YML, text.replace(from, to));
+/** rotate.yml with texts replaced (the first occurrence of each), as a mutated copy of the workflow. */
+async function mutated(from: string, to: string, ...more: [string, string][]) {
+  let text = readFileSync(ROTATE_YML, 'utf8');
+  for (const [a, b] of [[from, to] as [string, string], ...more]) {
+    expect(text).toContain(a);
+    text = text.replace(a, b);
+  }
+  return loadWorkflow(ROTATE_YML, text);
+}
+
+const REPORT_PERMISSIONS =
+  "    permissions:\n      contents: write\n      pull-requests: write\n      issues: write\n      statuses: write # marks the rotations branch head as the bot's own\n";
+
+/** The rotate legs' devices, for a dispatch that rotates the faulty PAN-OS firewall alone. */
+const FAULTY = 'fw-sfo1-02';
+function dispatch(devices: string): Partial<WorkflowRunOptions> {
+  const inputs = { devices, force: 'true' };
+  return {
+    event: {
+      name: 'workflow_dispatch',
+      inputs,
+      payload: { inputs, repository: { full_name: `${LAB_OWNER}/${LAB_REPO}`, default_branch: 'main' } },
+    },
+  };
 }
 
 describe("a job's GITHUB_TOKEN permissions (GitHub's rules for permissions:)", () => {
@@ -81,8 +101,8 @@ describe("a job's GITHUB_TOKEN permissions (GitHub's rules for permissions:)", (
     });
     expect(Object.values(tokenPermissions({ '*': 'write' })!).filter((l) => l !== 'write')).toEqual(['read']);
     expect(tokenPermissions({ '*': 'read' })).toMatchObject({ contents: 'read', 'pull-requests': 'read' });
-    // No permissions: anywhere is the repository's default, which the lab leaves unrestricted.
-    expect(tokenPermissions({ '*': 'default' })).toBeUndefined();
+    // No permissions: anywhere is the repository's default: read-only contents unless set to permissive.
+    expect(tokenPermissions({ '*': 'default' })).toMatchObject({ contents: 'read', 'pull-requests': 'none' });
   });
 });
 
@@ -197,6 +217,83 @@ describe('rotate.yml run by the lab workflow runner (GitHub parser and expressio
       expect(leg.message).toMatch(/configure-aws-credentials.*Unable to get ACTIONS_ID_TOKEN_REQUEST_URL/);
       expect(leg.steps.find((s) => s.uses === './actions/rotate')!.conclusion).toBe('skipped');
     }
+  }, 300_000);
+
+  it('a report without always() in its if: is skipped after a failed leg: the failure is never recorded (an if: wire)', async () => {
+    lab.panos.get(FAULTY)!.faults.add('commitFail');
+    try {
+      const intact = await runWorkflow(await loadWorkflow(ROTATE_YML), options(dispatch(FAULTY)));
+      expect(intact.jobs.find((j) => j.job === 'rotate')!.conclusion).toBe('failure');
+      const report = intact.jobs.find((j) => j.job === 'report')!;
+      expect(report.conclusion).toBe('success');
+      expect(report.steps.find((s) => s.uses === './actions/report')!.outputs.failed).toBe('1');
+
+      const workflow = await mutated(
+        "    if: always() && needs.plan.outputs.has_work == 'true'",
+        "    if: needs.plan.outputs.has_work == 'true'",
+      );
+      lab.panos.get(FAULTY)!.faults.add('commitFail'); // it fails the next commit only
+      const run = await runWorkflow(workflow, options(dispatch(FAULTY)));
+      expect(run.jobs.find((j) => j.job === 'rotate')!.conclusion).toBe('failure');
+      expect(run.jobs.find((j) => j.job === 'report')!.conclusion).toBe('skipped');
+    } finally {
+      lab.panos.get(FAULTY)!.faults.delete('commitFail');
+    }
+  }, 600_000);
+
+  it('a renamed result artifact reaches no report: it fails naming the devices that sent no result (an artifact wire)', async () => {
+    const workflow = await mutated('          pattern: ottr-result-*', '          pattern: ottr-results-*');
+    const run = await runWorkflow(workflow, options());
+    expect(run.jobs.filter((j) => j.job === 'rotate').every((j) => j.conclusion === 'success')).toBe(true);
+    const report = run.jobs.find((j) => j.job === 'report')!;
+    expect(report.conclusion).toBe('failure');
+    const step = report.steps.find((s) => s.uses === './actions/report')!;
+    expect(step.message).toMatch(/no result files arrived from the rotate jobs/);
+
+    // One leg's upload renamed: the others are recorded, and the report names the one that never arrived.
+    const one = await mutated(
+      '          name: ottr-result-${{ matrix.id }}',
+      "          name: ${{ matrix.data_center == 'ams2' && 'lost' || format('ottr-result-{0}', matrix.id) }}",
+    );
+    const partial = await runWorkflow(one, options());
+    const partialReport = partial.jobs.find((j) => j.job === 'report')!;
+    expect(partialReport.conclusion).toBe('failure');
+    const outputs = partialReport.steps.find((s) => s.uses === './actions/report')!;
+    expect(outputs.outputs.rotated).toBe('1');
+    expect(outputs.message).toMatch(/1 planned device\(s\) sent no result: app-ams2-01/);
+  }, 600_000);
+
+  it('a job without permissions: gets the repository default (read-only): the report cannot publish', async () => {
+    const workflow = await mutated('permissions: {}\n', '', [REPORT_PERMISSIONS, '']);
+    const run = await runWorkflow(workflow, options());
+    const report = run.jobs.find((j) => j.job === 'report')!;
+    expect(report.permissions).toEqual({ '*': 'default' });
+    expect(report.conclusion).toBe('failure');
+    expect(report.message).toMatch(/permissions: (contents|pull-requests): write/);
+  }, 600_000);
+
+  it('a dispatch from another branch gets no data-center environment: every rotate leg fails before a step', async () => {
+    // The attacker's branch: anyone with write access can push one and dispatch rotate.yml on it.
+    execFileSync('git', ['branch', '-f', 'attacker', 'main'], { cwd: lab.origin });
+    const run = await runWorkflow(
+      await loadWorkflow(ROTATE_YML),
+      options({ ref: 'refs/heads/attacker', environmentRules: labEnvironmentRules(lab) }),
+    );
+    const legs = run.jobs.filter((j) => j.job === 'rotate');
+    expect(
+      legs.length,
+      JSON.stringify(run.jobs.map((j) => [j.name, j.conclusion, j.message])),
+    ).toBeGreaterThan(1);
+    for (const leg of legs) {
+      expect(leg.conclusion).toBe('failure');
+      expect(leg.steps).toEqual([]);
+      expect(leg.message).toBe(
+        `Branch "attacker" is not allowed to deploy to ${leg.environment} due to environment protection rules.`,
+      );
+    }
+    expect(run.jobs.find((j) => j.job === 'report')!.message).toMatch(
+      /is not allowed to deploy to pki-report/,
+    );
   }, 300_000);
 
   it('a rotate job whose runs-on labels match no runner fails after the queue time', async () => {

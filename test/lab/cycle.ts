@@ -5,6 +5,7 @@ import type { MatrixEntry } from '../../src/plan/matrix.ts';
 import type { ActionRun } from '../helpers/action.ts';
 import { PROJECT_ROOT } from '../helpers/cli.ts';
 import { type FullLab, LAB_GITHUB_TOKEN, LAB_OWNER, LAB_REPO } from './full-lab.ts';
+import { ConcurrencyGroups } from './workflow-runner/concurrency.ts';
 import { emulatorJobTokens } from './workflow-runner/job-tokens.ts';
 import {
   type JobRun,
@@ -95,25 +96,50 @@ export function labRunners(lab: FullLab, capacity: number): LabRunner[] {
   ];
 }
 
+/**
+ * The environments as docs/github-setup.md asks for them: every one (`pki-<data_center>`, `pki-report`,
+ * `pki-sync`) deploys from the default branch only.
+ */
+export function labEnvironmentRules(lab: FullLab): NonNullable<WorkflowRunOptions['environmentRules']> {
+  const names = new Set([...Object.keys(lab.environments), 'pki-report', 'pki-sync']);
+  return Object.fromEntries([...names].map((name) => [name, { deploymentBranches: ['main'] }]));
+}
+
+/** The lab repository's concurrency groups: every run of a lab shares them, as runs of one repository do. */
+const concurrencyOf = new WeakMap<FullLab, ConcurrencyGroups>();
+
 /** What every run of a workflow in the lab shares: the lab's repository, GitHub, variables, environments, stand-ins. */
 export function labWorkflowOptions(
   lab: FullLab,
 ): Pick<
   WorkflowRunOptions,
-  'repository' | 'token' | 'apiUrl' | 'serverUrl' | 'vars' | 'environments' | 'lab'
+  | 'repository'
+  | 'token'
+  | 'apiUrl'
+  | 'serverUrl'
+  | 'vars'
+  | 'environments'
+  | 'environmentRules'
+  | 'concurrency'
+  | 'lab'
 > {
+  if (!concurrencyOf.has(lab)) concurrencyOf.set(lab, new ConcurrencyGroups());
   return {
+    environmentRules: labEnvironmentRules(lab),
+    concurrency: concurrencyOf.get(lab)!,
     repository: `${LAB_OWNER}/${LAB_REPO}`,
     token: LAB_GITHUB_TOKEN,
     apiUrl: lab.github.url,
     serverUrl: lab.github.url,
     vars: {
       OTTR_AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/ottr-lab',
+      OTTR_SYNC_ROLE_ARN: 'arn:aws:iam::123456789012:role/ottr-lab-sync',
       OTTR_AWS_REGION: lab.runnerEnv.AWS_REGION ?? 'us-east-1',
     },
     environments: lab.environments,
     lab: {
       origin: lab.origin,
+      cloneUrl: `${lab.github.url}/${LAB_OWNER}/${LAB_REPO}.git`,
       awsCredentials: {
         accessKeyId: lab.runnerEnv.AWS_ACCESS_KEY_ID!,
         secretAccessKey: lab.runnerEnv.AWS_SECRET_ACCESS_KEY!,

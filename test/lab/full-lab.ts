@@ -273,7 +273,11 @@ export async function startFullLab(options: FullLabOptions = {}): Promise<FullLa
     git(repo, 'add', '.');
     git(repo, 'commit', '--quiet', '-m', 'The lab inventory (the sample, pointed at the lab)');
     git(repo, 'push', '--quiet', origin, 'main');
-    github.addRepo(LAB_OWNER, LAB_REPO, { gitDir: origin, guardWorkflowPushes: true });
+    github.addRepo(LAB_OWNER, LAB_REPO, {
+      gitDir: origin,
+      guardWorkflowPushes: true,
+      protectedBranches: ['main'],
+    });
 
     const runnerEnv: NodeJS.ProcessEnv = {
       AWS_ENDPOINT_URL_ROUTE_53: ca.dns.route53.endpoint,

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { installBranchProtection } from './branch-protection.ts';
 import { basicAuthToken, GIT_PATH, serveGit } from './git-http.ts';
 import { installWorkflowPushGuard } from './workflow-guard.ts';
 
@@ -175,9 +176,13 @@ export class GitHubEmulator {
        * `workflows` permission (installWorkflowPushGuard).
        */
       guardWorkflowPushes?: boolean;
+      /** Branches a token may not push (a protection rule requiring pull requests; installBranchProtection). */
+      protectedBranches?: string[];
     } = {},
   ): EmulatedRepo {
     if (options.guardWorkflowPushes && options.gitDir) installWorkflowPushGuard(options.gitDir);
+    if (options.protectedBranches && options.gitDir)
+      installBranchProtection(options.gitDir, options.protectedBranches);
     const repo: EmulatedRepo = {
       owner,
       name,

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, dirname } from 'node:path';
+import { TOKEN_PUSH_ENV } from './branch-protection.ts';
 import { WORKFLOWS_PERMISSION_ENV } from './workflow-guard.ts';
 
 /** A clone URL's path on the emulator: `/<owner>/<repo>.git/<git's smart HTTP path>`. */
@@ -71,6 +72,7 @@ export async function serveGit(
     CONTENT_TYPE: req.headers['content-type'] ?? '',
     REMOTE_USER: caller.login,
     REMOTE_ADDR: '127.0.0.1',
+    [TOKEN_PUSH_ENV]: '1',
     ...(req.headers['content-length'] ? { CONTENT_LENGTH: req.headers['content-length'] } : {}),
     ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] } : {}),
     ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: String(req.headers['git-protocol']) } : {}),

@@ -10,8 +10,17 @@ import {
 } from './expressions.ts';
 import type { MatrixLeg } from './matrix.ts';
 import type { LabRunner, RunnerPool } from './runner-pool.ts';
-import { declaredOutputsOf, runStep, type StepRun, type StepScope, stepRuns, stepsContext } from './steps.ts';
+import {
+  declaredOutputsOf,
+  runStep,
+  type StepRun,
+  type StepScope,
+  stepLabel,
+  stepRuns,
+  stepsContext,
+} from './steps.ts';
 import type { WorkflowJob } from './workflow.ts';
+import type { Annotation } from './workflow-commands.ts';
 
 export type JobConclusion = 'success' | 'failure' | 'cancelled' | 'skipped';
 
@@ -27,6 +36,10 @@ export interface JobRun {
   permissions: Record<string, string>;
   outputs: Record<string, string>;
   steps: StepRun[];
+  /** Every `::error` / `::warning` / `::notice` its steps printed, as the check run lists them. */
+  annotations?: Annotation[];
+  /** The job summary: its steps' GITHUB_STEP_SUMMARY, in order. */
+  summary?: string;
   /** From a runner picking the leg up to its last step (absent for a job that did not run). */
   ms?: number;
 }
@@ -38,6 +51,8 @@ export interface LegSetup {
   scratch: string;
   minuteMs: number;
   secrets: (environment: string | undefined) => Record<string, string>;
+  /** Why the run's ref may not use this environment (its deployment branches), or undefined when it may. */
+  environmentRefusal: (environment: string) => string | undefined;
   /** The leg's GITHUB_TOKEN, for its job id and effective permissions. */
   jobToken: (job: string, permissions: Record<string, string>) => string;
   scope: Omit<StepScope, 'contexts' | 'status' | 'workspace' | 'permissions' | 'processEnv'>;
@@ -100,6 +115,8 @@ export async function runLeg(
     const contexts = { ...setup.contexts, ...leg };
     const settings = legSettings(job, contexts);
     Object.assign(result, { environment: settings.environment, permissions: settings.permissions });
+    const refused = settings.environment ? setup.environmentRefusal(settings.environment) : undefined;
+    if (refused) throw new WorkflowError(refused);
     runner = await setup.pool.acquire(settings.labels);
     result.runner = runner.name;
     const started = Date.now();
@@ -107,22 +124,28 @@ export async function runLeg(
     const token = setup.jobToken(job.id, settings.permissions);
     contexts.github = { ...(contexts.github as Record<string, unknown>), token };
     contexts.secrets = { ...setup.secrets(settings.environment), GITHUB_TOKEN: token };
+    const timeout = new AbortController();
     const run = runSteps(job, result, {
       contexts,
       workspace,
       setup,
       runner,
       permissions: settings.permissions,
+      signal: timeout.signal,
     });
     const timedOut = await Promise.race([
       run.then(() => false),
       timer(settings.timeoutMinutes * setup.minuteMs),
     ]);
-    result.ms = Date.now() - started;
     if (timedOut) {
-      result.conclusion = 'failure';
-      result.message = `The job has exceeded the maximum execution time of ${settings.timeoutMinutes} minutes.`;
+      timeout.abort();
+      // The script in progress is killed and no later step starts. An in-process stand-in cannot be killed: the
+      // job is over after a short grace either way, as the runner gives up on a process that ignores the signal.
+      await Promise.race([run.catch(() => undefined), timer(5_000)]);
+      result.conclusion = 'cancelled';
+      result.message = `The job has exceeded the maximum execution time of ${goDuration(settings.timeoutMinutes)}`;
     }
+    result.ms = Date.now() - started;
   } catch (error) {
     if (!(error instanceof WorkflowError)) throw error;
     Object.assign(result, { conclusion: 'failure', message: error.message });
@@ -130,6 +153,18 @@ export async function runLeg(
     if (runner) setup.pool.release(runner);
   }
   return result;
+}
+
+/**
+ * A job past `timeout-minutes` is cancelled, annotated "The job has exceeded the maximum execution time of 45m0s"
+ * (the duration as Go prints it: 1m0s, 45m0s, 6h0m0s), as public runs show (e.g. runs quoted in
+ * link-assistant/formal-ai and in jobs that hit the 6 h limit).
+ */
+function goDuration(minutes: number): string {
+  const h = Math.floor(minutes / 60);
+  const m = Math.floor(minutes % 60);
+  const s = Math.round((minutes * 60) % 60);
+  return `${h > 0 ? `${h}h` : ''}${m}m${s}s`;
 }
 
 const timer = (ms: number) => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), ms).unref());
@@ -143,9 +178,10 @@ async function runSteps(
     setup: LegSetup;
     runner: LabRunner;
     permissions: Record<string, string>;
+    signal: AbortSignal;
   },
 ): Promise<void> {
-  const { contexts, workspace, setup, runner, permissions } = at;
+  const { contexts, workspace, setup, runner, permissions, signal } = at;
   const status: JobStatus = { success: true, failure: false, cancelled: false };
   const processEnv = { ...(runner.env ?? {}), ...setup.baseEnv(job.id, runner, workspace) };
   const workflowEnv = (contexts.env ?? {}) as Record<string, unknown>;
@@ -154,6 +190,7 @@ async function runSteps(
     job.steps.map((s) => [s.id, declaredOutputsOf(s, setup.scope.actionsRoot)]),
   );
   for (const step of job.steps) {
+    if (signal.aborted) break;
     const env = { ...workflowEnv, ...jobEnv };
     const stepContexts = { ...contexts, env, steps: stepsContext(result.steps, declaredOutputs) };
     const scope: StepScope = {
@@ -164,6 +201,7 @@ async function runSteps(
       workspace,
       permissions,
       processEnv,
+      signal,
     };
     for (const [k, v] of Object.entries(env)) processEnv[k] = asString(v, `env.${k}`);
     const run = stepRuns(step, scope)
@@ -173,9 +211,11 @@ async function runSteps(
     if (run.conclusion === 'failure' && !step.continueOnError) {
       Object.assign(status, { success: false, failure: true });
       result.conclusion = 'failure';
-      result.message ??= `${step.uses}: ${run.message ?? 'failed'}`;
+      result.message ??= `${step.uses || stepLabel(step)}: ${run.message ?? 'failed'}`;
     }
   }
+  result.annotations = result.steps.flatMap((s) => s.annotations ?? []);
+  result.summary = result.steps.map((s) => s.summary ?? '').join('');
   result.outputs = jobOutputs(
     job,
     { ...contexts, steps: stepsContext(result.steps, declaredOutputs) },

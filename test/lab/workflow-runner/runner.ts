@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../helpers/cli.ts';
 import { ArtifactStore } from './artifacts.ts';
+import type { ConcurrencyGroups } from './concurrency.ts';
 import { type Contexts, declared, evaluate, evaluateToken, truthy, WorkflowError } from './expressions.ts';
 import { type JobConclusion, type JobRun, type LegSetup, needsEntry, runLeg } from './job.ts';
 import type { MintJobToken } from './job-tokens.ts';
@@ -47,10 +48,21 @@ export interface WorkflowRunOptions {
   onLine?: (job: string, line: string) => void;
   /** Runs when a job's `needs:` are done, before its `if:` is evaluated (the lab's hook between jobs). */
   beforeJob?: (job: string, finished: readonly JobRun[]) => Promise<void> | void;
+  /** The repository's concurrency groups, shared by its runs: the workflow's `concurrency:` waits in them. */
+  concurrency?: ConcurrencyGroups;
+  /**
+   * Environment protection rules by environment name: `deploymentBranches` (Settings → Environments →
+   * Deployment branches and tags: the branch name patterns allowed, `*` within a name). A job in an environment
+   * whose rule the run's ref does not satisfy fails before it starts, with GitHub's message, and is never given
+   * the environment's secrets.
+   */
+  environmentRules?: Record<string, { deploymentBranches?: string[] }>;
 }
 
 export interface WorkflowRun {
-  conclusion: 'success' | 'failure';
+  conclusion: 'success' | 'failure' | 'cancelled';
+  /** Why the run was cancelled (its concurrency group), when it was. */
+  message?: string;
   /** Every job as GitHub lists it (a matrix job as its legs), in the order they finished. */
   jobs: JobRun[];
   artifacts: ArtifactStore;
@@ -82,6 +94,34 @@ export async function runWorkflow(workflow: Workflow, options: WorkflowRunOption
   mkdirSync(join(options.dir, 'artifacts'), { recursive: true });
   const artifacts = new ArtifactStore(join(options.dir, 'artifacts'));
   const contexts = runContexts(workflow, options);
+  const group = concurrencyOf(workflow, contexts);
+  if (!group || !options.concurrency) return runJobs(workflow, options, contexts, artifacts);
+  const entered = await options.concurrency.enter(group.group, group.cancelInProgress);
+  if ('cancelled' in entered)
+    return { conclusion: 'cancelled', message: entered.cancelled, jobs: [], artifacts };
+  try {
+    return await runJobs(workflow, options, contexts, artifacts);
+  } finally {
+    entered.release();
+  }
+}
+
+/** The workflow's `concurrency:` evaluated with the run's contexts (github, inputs, vars). */
+function concurrencyOf(workflow: Workflow, contexts: Contexts) {
+  if (!workflow.concurrency) return undefined;
+  const value = evaluateToken(workflow.concurrency, contexts, NO_JOB_STATUS) as
+    | string
+    | { group?: string; 'cancel-in-progress'?: boolean };
+  if (typeof value === 'string') return { group: value, cancelInProgress: false };
+  return { group: String(value.group ?? ''), cancelInProgress: value['cancel-in-progress'] === true };
+}
+
+async function runJobs(
+  workflow: Workflow,
+  options: WorkflowRunOptions,
+  contexts: Contexts,
+  artifacts: ArtifactStore,
+): Promise<WorkflowRun> {
   const setup = legSetup(options, contexts, artifacts);
   const results = new Map<string, { conclusion: JobConclusion; outputs: Record<string, string> }>();
   const jobs: JobRun[] = [];
@@ -156,6 +196,7 @@ function legSetup(options: WorkflowRunOptions, contexts: Contexts, artifacts: Ar
     scratch: options.dir,
     minuteMs: options.minuteMs ?? 60_000,
     jobToken: options.jobToken ?? (() => options.token),
+    environmentRefusal: (environment) => environmentRefusal(options, github.ref!, environment),
     ...(options.onLine ? { onLine: options.onLine } : {}),
     secrets: (environment) => ({
       GITHUB_TOKEN: options.token,
@@ -186,6 +227,39 @@ function legSetup(options: WorkflowRunOptions, contexts: Contexts, artifacts: Ar
       RUNNER_NAME: runner.name,
     }),
   };
+}
+
+/**
+ * GitHub's refusal of a job whose environment does not allow the run's ref
+ * (docs.github.com/en/actions/reference/workflows-and-actions/deployments-and-environments#deployment-branches-and-tags;
+ * the message as public runs show it: 'Branch "x" is not allowed to deploy to github-pages due to environment
+ * protection rules.').
+ */
+function environmentRefusal(
+  options: WorkflowRunOptions,
+  ref: string,
+  environment: string,
+): string | undefined {
+  const allowed = options.environmentRules?.[environment]?.deploymentBranches;
+  if (!allowed) return undefined;
+  const tag = ref.startsWith('refs/tags/');
+  const name = ref.replace(/^refs\/(heads|tags)\//, '');
+  if (!tag && allowed.some((pattern) => branchPattern(pattern).test(name))) return undefined;
+  return `${tag ? 'Tag' : 'Branch'} "${name}" is not allowed to deploy to ${environment} due to environment protection rules.`;
+}
+
+/** A deployment branch pattern (Ruby's File.fnmatch, as GitHub documents): `*` stops at `/`, `**` does not. */
+function branchPattern(pattern: string): RegExp {
+  const body = pattern
+    .split('**')
+    .map((part) =>
+      part
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]'),
+    )
+    .join('.*');
+  return new RegExp(`^${body}$`);
 }
 
 /** Every job this one needs, directly or through the jobs it needs. */

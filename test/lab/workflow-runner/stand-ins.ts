@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { BasicExpressionToken } from '@actions/workflow-parser/templates/tokens/basic-expression-token';
 import type { DeclaredInput } from './actions.ts';
 import { type ArtifactStore, downloadArtifact, type StandInResult, uploadArtifact } from './artifacts.ts';
+import { checkoutRepository } from './checkout.ts';
+import { setUpNode } from './setup-node.ts';
 
 /** What a stand-in is given: its resolved inputs and the job it runs in. */
 export interface StandInStep {
@@ -11,12 +11,25 @@ export interface StandInStep {
   permissions: Record<string, string>;
   artifacts: ArtifactStore;
   lab: StandInLab;
+  /** The job's environment so far (GITHUB_REF, GITHUB_SHA, GITHUB_SERVER_URL …). */
+  processEnv: Record<string, string>;
+}
+
+/** What a stand-in may also do, as its action would: put directories in front of PATH for the later steps. */
+export interface StandInOutcome extends StandInResult {
+  addPath?: string[];
 }
 
 /** What the lab provides the stand-ins with. */
 export interface StandInLab {
   /** The bare repository actions/checkout clones (the lab's "origin"). */
   origin: string;
+  /**
+   * The origin as the GitHub emulator serves it over HTTP (`<emulator>/<owner>/<repo>.git`): checkout fetches from
+   * here with the job's token, so the emulator judges the token's `contents` permission, and later pushes from
+   * the checkout (the report's, sync's) go the same way. Unset: checkout reads the bare `origin` directly.
+   */
+  cloneUrl?: string;
   /** What configure-aws-credentials exports after assuming the role (the lab's AWS emulators' keys). */
   awsCredentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** The installation token create-github-app-token returns. */
@@ -28,53 +41,86 @@ export interface StandIn {
   inputs: DeclaredInput[];
   /** Outputs of the pinned version's action.yml (what `steps.<id>.outputs` may name). */
   outputs: string[];
-  run(step: StandInStep): StandInResult;
+  run(step: StandInStep): StandInOutcome | Promise<StandInOutcome>;
 }
+
+/** `${{ github.token }}`, checkout's default for `token`. */
+const GITHUB_TOKEN_EXPRESSION = new BasicExpressionToken(
+  undefined,
+  undefined,
+  'github.token',
+  undefined,
+  undefined,
+  undefined,
+);
+
+/** setup-node v4.1.0's `token` default: the job's token on github.com only. */
+const SETUP_NODE_TOKEN_EXPRESSION = new BasicExpressionToken(
+  undefined,
+  undefined,
+  "github.server_url == 'https://github.com' && github.token || ''",
+  undefined,
+  undefined,
+  undefined,
+);
 
 const inputs = (defaults: Record<string, string>): DeclaredInput[] =>
   Object.entries(defaults).map(([id, value]) => ({ id, default: value }));
 
 /**
- * actions/checkout v4 (its action.yml at v4.2.2): a clone of the lab's origin into `path` (default the workspace);
- * `fetch-depth: 0` fetches every branch, any other depth only `ref` (default the default branch), that deep.
+ * actions/checkout v4 (its action.yml at v4.2.2, `token` default `${{ github.token }}`): see `checkout.ts`.
  */
 const checkout: StandIn = {
-  inputs: inputs({
-    repository: '',
-    ref: '',
-    token: '',
-    'ssh-key': '',
-    'ssh-known-hosts': '',
-    'ssh-strict': 'true',
-    'ssh-user': 'git',
-    'persist-credentials': 'true',
-    path: '',
-    clean: 'true',
-    filter: '',
-    'sparse-checkout': '',
-    'sparse-checkout-cone-mode': 'true',
-    'fetch-depth': '1',
-    'fetch-tags': 'false',
-    'show-progress': 'true',
-    lfs: 'false',
-    submodules: 'false',
-    'set-safe-directory': 'true',
-    'github-server-url': '',
-  }),
+  inputs: [
+    ...inputs({
+      repository: '',
+      ref: '',
+    }),
+    { id: 'token', default: GITHUB_TOKEN_EXPRESSION },
+    ...inputs({
+      'ssh-key': '',
+      'ssh-known-hosts': '',
+      'ssh-strict': 'true',
+      'ssh-user': 'git',
+      'persist-credentials': 'true',
+      path: '',
+      clean: 'true',
+      filter: '',
+      'sparse-checkout': '',
+      'sparse-checkout-cone-mode': 'true',
+      'fetch-depth': '1',
+      'fetch-tags': 'false',
+      'show-progress': 'true',
+      lfs: 'false',
+      submodules: 'false',
+      'set-safe-directory': 'true',
+      'github-server-url': '',
+    }),
+  ],
   outputs: ['ref', 'commit'],
-  run({ inputs, workspace, lab }) {
-    const into = resolve(workspace, inputs.path || '.');
-    mkdirSync(into, { recursive: true });
-    if (readdirSync(into).length > 0) return { ok: false, message: `checkout: ${into} is not empty` };
-    const depth = Number(inputs['fetch-depth'] || '1');
-    const args =
-      depth === 0
-        ? ['clone', '--quiet', '--no-single-branch', lab.origin, into]
-        : ['clone', '--quiet', '--depth', String(depth), `file://${lab.origin}`, into];
-    if (depth !== 0 && inputs.ref) args.splice(2, 0, '--branch', inputs.ref);
-    execFileSync('git', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    return { ok: true };
-  },
+  run: (step) => checkoutRepository(step),
+};
+
+/**
+ * actions/setup-node v4.1.0 (its action.yml at 39370e3: inputs always-auth … cache-dependency-path, outputs
+ * cache-hit and node-version): see `setup-node.ts`.
+ */
+const setupNode: StandIn = {
+  inputs: [
+    ...inputs({
+      'always-auth': 'false',
+      'node-version': '',
+      'node-version-file': '',
+      architecture: '',
+      'check-latest': 'false',
+      'registry-url': '',
+      scope: '',
+    }),
+    { id: 'token', default: SETUP_NODE_TOKEN_EXPRESSION },
+    ...inputs({ cache: '', 'cache-dependency-path': '' }),
+  ],
+  outputs: ['cache-hit', 'node-version'],
+  run: (step) => setUpNode(step),
 };
 
 /**
@@ -188,6 +234,7 @@ const downloadArtifactV4: StandIn = {
 /** Stand-ins by action name (`owner/repo` of `uses:`, whatever the pinned ref). */
 export const STAND_INS: Record<string, StandIn> = {
   'actions/checkout': checkout,
+  'actions/setup-node': setupNode,
   'actions/upload-artifact': uploadArtifactV4,
   'actions/download-artifact': downloadArtifactV4,
   'aws-actions/configure-aws-credentials': configureAwsCredentials,
