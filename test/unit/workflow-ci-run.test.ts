@@ -67,7 +67,7 @@ describe('.ci/run as ci.yml runs it', () => {
     const calls = runCiAs(1001);
     expect(calls).toEqual([
       'sudo apt-get update -qq',
-      'sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble openssh-server nginx chromium tinyproxy',
+      'sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble openssh-server nginx chromium tinyproxy zsh fish',
       'sudo mkdir -p /run/sshd',
       'npm ci --no-audit --no-fund',
       'npm test',
@@ -78,7 +78,7 @@ describe('.ci/run as ci.yml runs it', () => {
     const calls = runCiAs(0);
     expect(calls).toEqual([
       'apt-get update -qq (DEBIAN_FRONTEND=)',
-      'apt-get install -y -qq pebble openssh-server nginx chromium tinyproxy (DEBIAN_FRONTEND=noninteractive)',
+      'apt-get install -y -qq pebble openssh-server nginx chromium tinyproxy zsh fish (DEBIAN_FRONTEND=noninteractive)',
       'mkdir -p /run/sshd',
       'npm ci --no-audit --no-fund',
       'npm test',
