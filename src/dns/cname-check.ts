@@ -15,8 +15,16 @@ export interface AliasProblem {
   lookupError?: string;
 }
 
-/** Answers that mean the record is not there (c-ares codes, as node:dns reports them). */
+/**
+ * Answers that mean the record is not there (c-ares codes, as node:dns reports them): NXDOMAIN (RFC 8020), or the
+ * name exists with other types only.
+ */
 const ABSENT = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN']);
+
+/** Whether a resolver error says there is no such CNAME (rather than that the question went unanswered). */
+export function isAbsentAnswer(error: unknown): boolean {
+  return ABSENT.has((error as NodeJS.ErrnoException).code ?? '');
+}
 
 /** The CNAME of `name`, undefined when there is none; a failing resolver is asked again, then throws. */
 async function lookupCname(resolver: Resolver, name: string): Promise<string | undefined> {
@@ -25,10 +33,10 @@ async function lookupCname(resolver: Resolver, name: string): Promise<string | u
       attempts: 3,
       baseMs: 200,
       capMs: 1000,
-      retryable: (error) => !ABSENT.has((error as NodeJS.ErrnoException).code ?? ''),
+      retryable: (error) => !isAbsentAnswer(error),
     });
   } catch (error) {
-    if (ABSENT.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;
+    if (isAbsentAnswer(error)) return undefined;
     throw error;
   }
 }

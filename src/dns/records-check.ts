@@ -1,4 +1,5 @@
 import type { Resolver } from 'node:dns/promises';
+import { isAbsentAnswer } from './cname-check.ts';
 import type { NeededRecord } from './records.ts';
 
 export type RecordState = 'in_place' | 'missing' | 'wrong' | 'unchecked';
@@ -11,8 +12,6 @@ export interface CheckedRecord extends NeededRecord {
   error?: string;
 }
 
-/** Resolver codes that mean "no such CNAME" (RFC 8020: NXDOMAIN; or the name exists with other types only). */
-const ABSENT = new Set(['ENOTFOUND', 'ENODATA']);
 const CONCURRENCY = 16;
 
 async function checkOne(record: NeededRecord, resolver: Resolver): Promise<CheckedRecord> {
@@ -22,8 +21,8 @@ async function checkOne(record: NeededRecord, resolver: Resolver): Promise<Check
     if (found === record.target) return { ...record, state: 'in_place' };
     return { ...record, state: 'wrong', ...(found ? { found } : {}) };
   } catch (error) {
+    if (isAbsentAnswer(error)) return { ...record, state: 'missing' };
     const code = (error as { code?: string }).code ?? (error as Error).message;
-    if (ABSENT.has(code)) return { ...record, state: 'missing' };
     return { ...record, state: 'unchecked', error: code };
   }
 }
